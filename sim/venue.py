@@ -1,0 +1,105 @@
+"""The ``Venue`` protocol: the one surface the executor talks to.
+
+The simulated CLOB (``exchange_mock``) and the live Polymarket adapter
+(``live``) both implement it, so switching between them is one line of
+config. Calls are synchronous from the engine thread's point of view; a venue
+that talks to a network enforces the deadline it is given and raises
+``VenueError`` subclasses, never a transport library's own exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from sim.errors import ClobsimError
+from sim.events import VenueEvent
+from sim.types import Balance, Fill, MarketInfo, OrderAck, OrderRequest, OrderState
+
+
+class VenueError(ClobsimError):
+    """A venue call failed. ``retryable`` says whether trying again may help."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, call: str = "", status: int | None = None) -> None:
+        self.call = call
+        self.status = status
+        super().__init__(message)
+
+
+class VenueTimeout(VenueError):
+    """The call did not return before its deadline. The outcome is unknown."""
+
+    retryable = True
+
+
+class VenueUnavailable(VenueError):
+    """Transient failure: 5xx, connection refused or dropped. The outcome may be unknown."""
+
+    retryable = True
+
+
+class VenueRateLimited(VenueError):
+    """429. ``retry_after_s`` is the venue's Retry-After, when it sent one."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, call: str = "", retry_after_s: float | None = None) -> None:
+        super().__init__(message, call=call, status=429)
+        self.retry_after_s = retry_after_s
+
+
+class VenueRejected(VenueError):
+    """A permanent refusal (bad tick, min size, balance, post-only cross). Never retried."""
+
+    def __init__(self, message: str, *, reason: str, call: str = "", status: int | None = 400):
+        super().__init__(message, call=call, status=status)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAck:
+    """Answer to a cancel: ``canceled`` False carries the venue's ``reason``."""
+
+    client_order_id: str
+    venue_order_id: str
+    canceled: bool
+    reason: str = ""
+
+
+EventSink = Callable[[VenueEvent], None]
+
+
+@runtime_checkable
+class Venue(Protocol):
+    """Where orders go and where account and market events come from."""
+
+    name: str
+
+    def markets(self) -> list[MarketInfo]:
+        """Metadata of every market this venue serves."""
+        ...
+
+    def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck: ...
+
+    def cancel(self, client_order_id: str, *, deadline_s: float) -> CancelAck: ...
+
+    def cancel_all(self, *, deadline_s: float) -> list[CancelAck]: ...
+
+    def get_order(self, client_order_id: str, *, deadline_s: float) -> OrderState | None:
+        """The order as the venue knows it, or None if the venue never saw it."""
+        ...
+
+    def open_orders(self, *, deadline_s: float) -> list[OrderState]: ...
+
+    def fills(self, since_ns: int, *, deadline_s: float) -> list[Fill]:
+        """Our fills at or after ``since_ns`` (for reconciliation after a lost answer)."""
+        ...
+
+    def balance(self, *, deadline_s: float) -> Balance: ...
+
+    def set_event_sink(self, sink: EventSink) -> None:
+        """Where the venue delivers market and account events (the engine's queue)."""
+        ...
