@@ -72,4 +72,5 @@ __all__ = [
     "VenueError",
     "WallClock",
     "__version__",
+    "taker_fee_usdc",
 ]

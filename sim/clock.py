@@ -49,7 +49,10 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
     def schedule(
-        self, name: str, at_ns: int, callback: Callable[[Timer], None] | None = None,
+        self,
+        name: str,
+        at_ns: int,
+        callback: Callable[[Timer], None] | None = None,
         every_s: float = 0.0,
     ) -> Timer: ...
 
@@ -66,7 +69,10 @@ class _TimerQueue:
         self._counter = itertools.count()
 
     def schedule(
-        self, name: str, at_ns: int, callback: Callable[[Timer], None] | None = None,
+        self,
+        name: str,
+        at_ns: int,
+        callback: Callable[[Timer], None] | None = None,
         every_s: float = 0.0,
     ) -> Timer:
         every_ns = seconds_to_ns(every_s)
@@ -80,19 +86,21 @@ class _TimerQueue:
         return self._heap[0].due_ns if self._heap else None
 
     def pop_due(self, up_to_ns: int) -> list[Timer]:
-        """Remove and return every live timer due at or before ``up_to_ns``; re-arm repeating ones."""
+        """Pop every live timer due at or before ``up_to_ns``; re-arm repeating ones."""
         due: list[Timer] = []
         while self._heap and self._heap[0].due_ns <= up_to_ns:
             timer = heapq.heappop(self._heap)
             if timer.cancelled:
                 continue
-            due.append(timer)
             if timer.every_ns > 0:
-                heapq.heappush(
-                    self._heap,
-                    Timer(timer.due_ns + timer.every_ns, next(self._counter), timer.name,
-                          timer.callback, timer.every_ns),
-                )
+                # Fire a copy; the handle the caller holds stays the live, re-armed timer,
+                # so cancelling it stops the repetition.
+                due.append(Timer(timer.due_ns, timer.order, timer.name, timer.callback))
+                timer.due_ns += timer.every_ns
+                timer.order = next(self._counter)
+                heapq.heappush(self._heap, timer)
+            else:
+                due.append(timer)
         return due
 
 

@@ -58,14 +58,24 @@ class OrderGateway(Protocol):
     """
 
     def buy(
-        self, asset_id: str, price: float, size_shares: float, *,
-        order_type: OrderType = OrderType.GTC, post_only: bool = False,
+        self,
+        asset_id: str,
+        price: float,
+        size_shares: float,
+        *,
+        order_type: OrderType = OrderType.GTC,
+        post_only: bool = False,
         expire_ns: int | None = None,
     ) -> OrderAck: ...
 
     def sell(
-        self, asset_id: str, price: float, size_shares: float, *,
-        order_type: OrderType = OrderType.GTC, post_only: bool = False,
+        self,
+        asset_id: str,
+        price: float,
+        size_shares: float,
+        *,
+        order_type: OrderType = OrderType.GTC,
+        post_only: bool = False,
         expire_ns: int | None = None,
     ) -> OrderAck: ...
 

@@ -75,7 +75,8 @@ class Dataset:
         version = meta.get("schema_version")
         if version != SCHEMA_VERSION:
             raise DataValidationError(
-                str(meta_path), "schema_version",
+                str(meta_path),
+                "schema_version",
                 f"schema_version {version!r}; this clobsim reads version {SCHEMA_VERSION}",
             )
         markets = read_markets(root / "markets.parquet")
@@ -111,7 +112,9 @@ class Dataset:
         try:
             table = pq.read_table(path, schema=None)
         except (OSError, pa.ArrowException) as exc:
-            raise DataValidationError(str(path), "corrupt_file", f"cannot read Parquet: {exc}") from exc
+            raise DataValidationError(
+                str(path), "corrupt_file", f"cannot read Parquet: {exc}"
+            ) from exc
         cols = table_to_columns(table, str(path), self.asset_index, self.assets)
         if tick_state is None:
             tick_state = self.initial_ticks()
@@ -169,7 +172,9 @@ class Dataset:
 class DatasetWriter:
     """Writes a dataset folder. Rows are validated before anything is written."""
 
-    def __init__(self, root: str | Path, markets: list[MarketInfo], meta: dict | None = None) -> None:
+    def __init__(
+        self, root: str | Path, markets: list[MarketInfo], meta: dict | None = None
+    ) -> None:
         self.root = Path(root)
         self.markets = list(markets)
         self.assets = asset_table(self.markets)
@@ -199,7 +204,9 @@ class DatasetWriter:
         outside = (events.ts_recv_ns < lo) | (events.ts_recv_ns >= hi)
         if outside.any():
             raise DataValidationError(
-                str(path), "wrong_day", f"ts_recv_ns {events.ts_recv_ns[np.argmax(outside)]} is not on {day}",
+                str(path),
+                "wrong_day",
+                f"ts_recv_ns {events.ts_recv_ns[np.argmax(outside)]} is not on {day}",
                 row=int(np.argmax(outside)),
             )
         tmp = path.with_suffix(".parquet.tmp")

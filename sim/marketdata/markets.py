@@ -31,17 +31,23 @@ def read_markets(path: Path) -> list[MarketInfo]:
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
-        raise DataValidationError(str(path), "corrupt_file", f"cannot read markets table: {exc}") from exc
+        raise DataValidationError(
+            str(path), "corrupt_file", f"cannot read markets table: {exc}"
+        ) from exc
     names = set(table.column_names)
     for field in MARKETS_SCHEMA:
         if field.name not in names:
-            raise DataValidationError(str(path), "missing_column", f"column {field.name!r} is missing")
+            raise DataValidationError(
+                str(path), "missing_column", f"column {field.name!r} is missing"
+            )
         actual = table.schema.field(field.name).type
         if actual != field.type and not (
             pa.types.is_large_string(actual) and pa.types.is_string(field.type)
         ):
             raise DataValidationError(
-                str(path), "wrong_type", f"column {field.name!r} has type {actual}, expected {field.type}"
+                str(path),
+                "wrong_type",
+                f"column {field.name!r} has type {actual}, expected {field.type}",
             )
     out: list[MarketInfo] = []
     for i, row in enumerate(table.to_pylist()):

@@ -41,12 +41,24 @@ def check_table_schema(table: pa.Table, path: str) -> None:
         expected = field.type
         ok = actual == expected
         if field.name == "asset_id":
-            ok = pa.types.is_string(actual) or pa.types.is_large_string(actual) or (
-                pa.types.is_dictionary(actual)
-                and (pa.types.is_string(actual.value_type) or pa.types.is_large_string(actual.value_type))
+            ok = (
+                pa.types.is_string(actual)
+                or pa.types.is_large_string(actual)
+                or (
+                    pa.types.is_dictionary(actual)
+                    and (
+                        pa.types.is_string(actual.value_type)
+                        or pa.types.is_large_string(actual.value_type)
+                    )
+                )
             )
         if not ok:
-            _fail(path, "wrong_type", f"column {field.name!r} has type {actual}, expected {expected}", None)
+            _fail(
+                path,
+                "wrong_type",
+                f"column {field.name!r} has type {actual}, expected {expected}",
+                None,
+            )
         col = table.column(field.name)
         if col.null_count:
             nulls = np.asarray(col.is_null().to_numpy(zero_copy_only=False))
@@ -76,7 +88,12 @@ def table_to_columns(
     if unknown.any():
         bad_rows = unknown[codes]
         first = int(np.flatnonzero(bad_rows)[0])
-        _fail(path, "unknown_asset", f"asset {dictionary[codes[first]]!r} is not in the markets table", first)
+        _fail(
+            path,
+            "unknown_asset",
+            f"asset {dictionary[codes[first]]!r} is not in the markets table",
+            first,
+        )
 
     def col(name: str, dtype: type) -> np.ndarray:
         return np.ascontiguousarray(table.column(name).to_numpy(), dtype=dtype)
@@ -123,8 +140,10 @@ def validate_columns(
         if bad.any():
             r = int(np.argmax(bad)) + 1
             _fail(
-                path, "timestamp_backwards",
-                f"ts_recv_ns {cols.ts_recv_ns[r]} is before the previous row's {cols.ts_recv_ns[r - 1]}",
+                path,
+                "timestamp_backwards",
+                f"ts_recv_ns {cols.ts_recv_ns[r]} is before the previous row's "
+                f"{cols.ts_recv_ns[r - 1]}",
                 r,
             )
     no_asset = asset < 0
@@ -137,7 +156,12 @@ def validate_columns(
     bad |= (kind == EventKind.CONNECTION) & (side != 0) & (side != 1)
     if bad.any():
         r = int(np.argmax(bad))
-        _fail(path, "bad_side", f"side {int(side[r])} is not valid for kind {EventKind(int(kind[r])).name}", r)
+        _fail(
+            path,
+            "bad_side",
+            f"side {int(side[r])} is not valid for kind {EventKind(int(kind[r])).name}",
+            r,
+        )
     bad = ~(size >= 0)  # catches NaN too
     if bad.any():
         _fail(path, "negative_size", f"size {size[np.argmax(bad)]} is negative or NaN", bad)
@@ -146,14 +170,23 @@ def validate_columns(
     bad |= (kind == EventKind.RESOLVED) & (price != 0.0) & (price != 1.0)
     if bad.any():
         r = int(np.argmax(bad))
-        _fail(path, "price_out_of_range", f"price {price[r]} out of range for {EventKind(int(kind[r])).name}", r)
+        _fail(
+            path,
+            "price_out_of_range",
+            f"price {price[r]} out of range for {EventKind(int(kind[r])).name}",
+            r,
+        )
 
     is_tick = kind == EventKind.TICK_SIZE
     if is_tick.any():
-        ok = np.isclose(price[is_tick][:, None], _VALID_TICKS[None, :], rtol=0, atol=1e-12).any(axis=1)
+        ok = np.isclose(price[is_tick][:, None], _VALID_TICKS[None, :], rtol=0, atol=1e-12).any(
+            axis=1
+        )
         if not ok.all():
             r = int(np.flatnonzero(is_tick)[np.argmax(~ok)])
-            _fail(path, "bad_tick_size", f"new tick size {price[r]} is not a Polymarket tick size", r)
+            _fail(
+                path, "bad_tick_size", f"new tick size {price[r]} is not a Polymarket tick size", r
+            )
 
     # Per-asset checks: exchange time never goes back, prices sit on the tick in force.
     has_asset = ~no_asset
@@ -175,7 +208,8 @@ def validate_columns(
     if back.any():
         r = int(r_sorted[np.argmax(back)])
         _fail(
-            path, "timestamp_backwards",
+            path,
+            "timestamp_backwards",
             f"ts_exchange_ns {cols.ts_exchange_ns[r]} goes back for asset {cols.assets[asset[r]]}",
             r,
         )
@@ -195,7 +229,8 @@ def validate_columns(
         j = int(np.argmax(off))
         r = int(r_sorted[j])
         _fail(
-            path, "price_off_tick",
+            path,
+            "price_off_tick",
             f"price {price[r]} is not on tick {tick[j]} of asset {cols.assets[asset[r]]}",
             r,
         )

@@ -1,0 +1,179 @@
+"""The ``clobsim`` command line: the composition root.
+
+This is the one module of ``sim`` allowed to import ``exchange_mock`` and
+``live``: it reads what the user asked for and wires the pieces together.
+Imports are done inside the commands so ``clobsim --help`` stays fast.
+
+Commands:
+  clobsim synth --out DIR [--days N --seed S --intensity X ...]
+  clobsim summary DATASET [--csv FILE]
+  clobsim demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from sim.errors import ClobsimError
+
+#: Where `make demo` keeps the generated week (git-ignored, regenerated when missing).
+DEMO_DATA = Path("data/generated/week")
+DEMO_OUT = Path("out/demo")
+
+
+def _synth_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--days", type=int, default=7, help="days to generate (default 7)")
+    p.add_argument(
+        "--start",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="first UTC day, YYYY-MM-DD (default 2026-11-02)",
+    )
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument(
+        "--intensity",
+        type=float,
+        default=None,
+        help="message-rate multiplier; 1.0 = measured Polymarket rates",
+    )
+    p.add_argument(
+        "--assets",
+        default=None,
+        help="comma-separated crypto up/down underlyings (default BTC,ETH)",
+    )
+    p.add_argument("--window-minutes", type=int, default=None, help="up/down window length")
+
+
+def _synth_config(args: argparse.Namespace):
+    from exchange_mock.synth import SynthConfig
+
+    kw: dict = {"days": args.days, "seed": args.seed}
+    if args.start is not None:
+        kw["start_date"] = args.start
+    if args.intensity is not None:
+        kw["intensity"] = args.intensity
+    if args.assets is not None:
+        kw["crypto_assets"] = tuple(a.strip().upper() for a in args.assets.split(",") if a.strip())
+    if args.window_minutes is not None:
+        kw["window_minutes"] = args.window_minutes
+    return SynthConfig(**kw)
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from exchange_mock.synth import generate_dataset
+
+    config = _synth_config(args)
+    summary = generate_dataset(config, Path(args.out), progress=not args.quiet)
+    print(summary)
+    return 0
+
+
+def _print_summary(dataset: Path, csv: Path | None, quiet: bool) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from exchange_mock.replay_summary import summarize
+    from sim.marketdata import Dataset
+    from sim.report_tables import group_table, series_table
+
+    ds = Dataset.open(dataset)
+    days = ds.days()
+    console = Console()
+    with Progress(console=console, disable=quiet, transient=True) as progress:
+        task = progress.add_task("replaying", total=len(days))
+
+        def on_day(day: dt.date, rows: int) -> None:
+            progress.update(task, advance=1, description=f"replayed {day} ({rows:,} events)")
+
+        result = summarize(ds, on_day=on_day)
+    console.print(
+        f"[bold]{dataset}[/]: {result.total_events:,} events, {len(result.days)} days "
+        f"({result.days[0] if result.days else '-'} .. {result.days[-1] if result.days else '-'}), "
+        f"{len(result.markets)} markets"
+    )
+    console.print(series_table(result.markets))
+    if len(result.groups):
+        console.print(group_table(result.groups))
+    if csv is not None:
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        result.markets.to_csv(csv, index=False)
+        console.print(f"per-market table: {csv}")
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    _print_summary(Path(args.dataset), Path(args.csv) if args.csv else None, args.quiet)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from exchange_mock.synth import SynthConfig, generate_dataset
+
+    data = Path(args.data)
+    config = SynthConfig(intensity=args.intensity)
+    meta = data / "dataset.json"
+    wanted = _fingerprint(config)
+    if meta.is_file() and json.loads(meta.read_text()).get("demo_fingerprint") == wanted:
+        print(f"using cached data set {data} (delete it to regenerate)")
+    else:
+        if data.exists():
+            shutil.rmtree(data)  # stale or partial: never mix two generations
+        print(f"generating the {config.days}-day data set in {data} (first run only) ...")
+        print(generate_dataset(config, data, progress=not args.quiet))
+        stamped = json.loads(meta.read_text())
+        stamped["demo_fingerprint"] = wanted
+        meta.write_text(json.dumps(stamped, indent=2, sort_keys=True) + "\n")
+    _print_summary(data, DEMO_OUT / "markets.csv", args.quiet)
+    return 0
+
+
+def _fingerprint(config: object) -> str:
+    """Identifies a generator config (and the code's schema) for the demo cache."""
+    from sim.marketdata import SCHEMA_VERSION
+
+    body = json.dumps(dataclasses.asdict(config), default=str, sort_keys=True)
+    return hashlib.sha256(f"{SCHEMA_VERSION}:{body}".encode()).hexdigest()[:16]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clobsim", description=__doc__.split("\n")[0])
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="generate a synthetic multi-day recording")
+    p.add_argument("--out", required=True, help="dataset folder to write")
+    _synth_args(p)
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("summary", help="replay a dataset and summarise it per market")
+    p.add_argument("dataset", help="dataset folder (with dataset.json)")
+    p.add_argument("--csv", default=None, help="also write the per-market table here")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("demo", help="generate the demo week (cached) and summarise it")
+    p.add_argument("--data", default=str(DEMO_DATA), help=f"dataset folder (default {DEMO_DATA})")
+    p.add_argument("--intensity", type=float, default=0.25, help="message-rate multiplier")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ClobsimError as exc:
+        print(f"clobsim: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"clobsim: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Rich tables for summaries printed in the terminal."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from rich.table import Table
+
+_WINDOW_SUFFIX = re.compile(r"-\d{9,}$")
+
+
+def series_of(slug: str) -> str:
+    """``btc-updown-15m-1793577600`` -> ``btc-updown-15m``; other slugs unchanged."""
+    return _WINDOW_SUFFIX.sub("", slug)
+
+
+def series_table(markets: pd.DataFrame) -> Table:
+    """One row per market series: back-to-back windows are folded into one line."""
+    table = Table(title="Replayed stream per market (windows of one series folded together)")
+    for col in (
+        "market",
+        "markets",
+        "events",
+        "trades",
+        "days",
+        "spread [ticks]",
+        "top-5 depth [shares]",
+        "resolved YES/NO",
+    ):
+        table.add_column(col, justify="left" if col == "market" else "right")
+    if markets.empty:
+        return table
+    df = markets.assign(series=markets["market"].map(series_of))
+    for series, g in df.groupby("series", sort=True):
+        w = g["events"].to_numpy()
+        yes = int((g["resolution"] == "YES").sum())
+        no = int((g["resolution"] == "NO").sum())
+        table.add_row(
+            series,
+            f"{len(g):,}",
+            f"{int(w.sum()):,}",
+            f"{int(g['trades'].sum()):,}",
+            f"{int(g['days'].max())}",
+            _weighted(g["spread [ticks]"], w, "{:.2f}"),
+            _weighted(g["top-5 depth [shares]"], w, "{:,.0f}"),
+            f"{yes}/{no}" if yes or no else "open",
+        )
+    return table
+
+
+def group_table(groups: pd.DataFrame) -> Table:
+    table = Table(title="Multi-outcome (neg-risk) groups: sum of YES best asks")
+    for col in groups.columns:
+        table.add_column(col, justify="left" if col == "event_id" else "right")
+    for _, row in groups.iterrows():
+        table.add_row(
+            *[
+                f"{v:,.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+                for v in row.tolist()
+            ]
+        )
+    return table
+
+
+def _weighted(values: pd.Series, weights, fmt: str) -> str:
+    v = values.to_numpy(dtype=float)
+    ok = ~pd.isna(v)
+    if not ok.any():
+        return "-"
+    return fmt.format(float((v[ok] * weights[ok]).sum() / weights[ok].sum()))
