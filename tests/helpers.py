@@ -10,6 +10,8 @@ from sim.types import MarketInfo
 DAY = dt.date(2026, 11, 2)
 #: ../shared/fixtures/polymarket beside the checkout (CI lays shared/ there too).
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "polymarket"
+
+
 def make_market(i: int, tick: float = 0.01, **kw: object) -> MarketInfo:
     """A realistic-looking binary market with 77-digit token ids."""
     base = 10**76 + 7919 * (i + 1)

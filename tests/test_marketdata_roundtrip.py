@@ -39,8 +39,10 @@ def build_stream(rows: list[tuple]) -> EventColumns:
     """Turn arbitrary draws into a valid stream: sorted times, prices on the live tick."""
     tick = list(INITIAL_TICK)
     t = day_start_ns(DAY)
-    cols: dict[str, list] = {k: [] for k in ("ts_exchange_ns", "ts_recv_ns", "seq", "asset",
-                                               "kind", "side", "price", "size")}
+    cols: dict[str, list] = {
+        k: []
+        for k in ("ts_exchange_ns", "ts_recv_ns", "seq", "asset", "kind", "side", "price", "size")
+    }
     for seq, (gap, asset, kind, bid, ticks, size) in enumerate(rows):
         t += gap
         if asset < 0:
@@ -109,8 +111,14 @@ def test_iter_days_streams_one_day_at_a_time_and_filters_markets(tmp_path: Path)
         t0 = day_start_ns(day)
         ev = EventColumns.from_arrays(
             ASSETS,
-            ts_exchange_ns=[t0, t0 + 5], ts_recv_ns=[t0 + 1, t0 + 6], seq=[1, 2],
-            asset=[0, 2], kind=[3, 3], side=[1, -1], price=[0.5, 0.123], size=[10.0, 0.0],
+            ts_exchange_ns=[t0, t0 + 5],
+            ts_recv_ns=[t0 + 1, t0 + 6],
+            seq=[1, 2],
+            asset=[0, 2],
+            kind=[3, 3],
+            side=[1, -1],
+            price=[0.5, 0.123],
+            size=[10.0, 0.0],
         )
         writer.write_day(day, "all", ev)
     ds = Dataset.open(tmp_path)

@@ -125,8 +125,11 @@ def test_finer_price_is_valid_after_a_tick_size_change(tmp_path: Path) -> None:
     price[8] = 0.423  # asset 0 again, now on the finer tick
     table = events_to_table(ev)
     for name, arr in (("kind", kind), ("price", price), ("size", size), ("side", side)):
-        table = table.set_column(table.column_names.index(name), table.schema.field(name),
-                                 pa.array(arr, table.schema.field(name).type))
+        table = table.set_column(
+            table.column_names.index(name),
+            table.schema.field(name),
+            pa.array(arr, table.schema.field(name).type),
+        )
     write_raw(tmp_path, table)
     (batch,) = Dataset.open(tmp_path).iter_days()
     assert batch.events.price[8] == 0.423
@@ -170,8 +173,16 @@ def test_writer_refuses_invalid_rows_and_writes_nothing(tmp_path: Path) -> None:
     ev = valid_events()
     sizes = ev.size.copy()
     sizes[3] = -5.0
-    bad = EventColumns.from_arrays(ASSETS, **{**{k: getattr(ev, k) for k in (
-        "ts_exchange_ns", "ts_recv_ns", "seq", "asset", "kind", "side", "price")}, "size": sizes})
+    bad = EventColumns.from_arrays(
+        ASSETS,
+        **{
+            **{
+                k: getattr(ev, k)
+                for k in ("ts_exchange_ns", "ts_recv_ns", "seq", "asset", "kind", "side", "price")
+            },
+            "size": sizes,
+        },
+    )
     writer = DatasetWriter(tmp_path, MARKETS)
     with pytest.raises(DataValidationError) as info:
         writer.write_day(DAY, "x", bad)

@@ -39,8 +39,12 @@ def state_for(markets):
     return ReplayState.for_dataset(ds)
 
 
-@given(st.lists(st.tuples(st.booleans(), st.integers(1, 99), st.sampled_from([0.0, 5.0, 40.0])),
-                max_size=120))
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.integers(1, 99), st.sampled_from([0.0, 5.0, 40.0])),
+        max_size=120,
+    )
+)
 def test_best_bid_ask_match_a_brute_force_book(ops) -> None:
     markets = [make_market(0, 0.01)]
     assets = asset_table(markets)
@@ -67,13 +71,18 @@ def test_time_weighted_spread_and_depth() -> None:
     markets = [make_market(0, 0.01)]
     assets = asset_table(markets)
     s = state_for(markets)
-    s.replay(cols(assets, [
-        (0, 0, K.BOOK_RESET, 0, 0.0, 0.0),
-        (0, 0, K.SNAPSHOT_LEVEL, 1, 0.40, 100.0),
-        (0, 0, K.SNAPSHOT_LEVEL, -1, 0.42, 50.0),
-        (1_000, 0, K.LEVEL_CHANGE, -1, 0.41, 10.0),  # spread 0.02 for 1000 ns, then 0.01
-        (3_000, 0, K.TRADE, 1, 0.41, 5.0),  # 2000 ns at spread 0.01
-    ]))
+    s.replay(
+        cols(
+            assets,
+            [
+                (0, 0, K.BOOK_RESET, 0, 0.0, 0.0),
+                (0, 0, K.SNAPSHOT_LEVEL, 1, 0.40, 100.0),
+                (0, 0, K.SNAPSHOT_LEVEL, -1, 0.42, 50.0),
+                (1_000, 0, K.LEVEL_CHANGE, -1, 0.41, 10.0),  # spread 0.02 for 1000 ns, then 0.01
+                (3_000, 0, K.TRADE, 1, 0.41, 5.0),  # 2000 ns at spread 0.01
+            ],
+        )
+    )
     assert s.quoted_ns[0] == 3_000
     assert np.isclose(s.spread_ns[0] / s.quoted_ns[0], (0.02 * 1000 + 0.01 * 2000) / 3000)
     assert np.isclose(s.depth_ns[0] / s.quoted_ns[0], (150 * 1000 + 160 * 2000) / 3000)

@@ -38,8 +38,13 @@ def test_fee_formula_matches_polymarket_example() -> None:
     ],
 )
 def test_order_request_refuses_bad_fields(kw: dict, message: str) -> None:
-    base = {"client_order_id": "c1", "asset_id": "1", "side": Side.BUY, "price": 0.5,
-            "size_shares": 10.0}
+    base = {
+        "client_order_id": "c1",
+        "asset_id": "1",
+        "side": Side.BUY,
+        "price": 0.5,
+        "size_shares": 10.0,
+    }
     with pytest.raises(ValueError, match=message):
         OrderRequest(**{**base, **kw})
 

@@ -333,6 +333,7 @@ def rows_to_events(
                 and ts_ex[j] == ts_ex[i]
                 and ts_rv[j] == ts_rv[i]
                 and markets_by_index[asset[j]] == market
+                and assets[asset[j]] not in ids  # a repeated asset starts the next event
             ):
                 ids.append(assets[asset[j]])
                 if price[j] == 1.0:
