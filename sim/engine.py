@@ -1,0 +1,151 @@
+"""The engine: one loop, one ordered stream of events, strategy callbacks on one thread.
+
+The loop asks the feed to advance to the next timer (or the end), delivers
+what the feed returned in order, then fires due timers. A strategy's order
+may move simulated time forward (order latency); events the feed produced
+meanwhile are delivered on the next turn, in order, never in the past.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sim.clock import SimClock, WallClock
+from sim.context import EngineContext
+from sim.events import (
+    BookSnapshot,
+    ConnectionState,
+    FillEvent,
+    LevelChange,
+    MarketResolved,
+    OrderUpdate,
+    TickSizeChange,
+    TradePrint,
+)
+from sim.executor import Executor
+from sim.feed import MarketFeed
+from sim.strategy import Strategy
+
+log = logging.getLogger(__name__)
+
+EQUITY_TIMER = "__equity__"
+
+
+@dataclass
+class EngineStats:
+    """What the loop did: counts per callback kind and events delivered."""
+
+    events: int = 0
+    callbacks: dict[str, int] = field(default_factory=dict)
+    connection_changes: int = 0
+
+    def count(self, name: str) -> None:
+        self.callbacks[name] = self.callbacks.get(name, 0) + 1
+
+
+class Engine:
+    """Runs one strategy against one feed/venue through one executor."""
+
+    def __init__(
+        self,
+        *,
+        strategy: Strategy,
+        feed: MarketFeed,
+        executor: Executor,
+        context: EngineContext,
+        clock: SimClock | WallClock,
+        equity_interval_s: float = 60.0,
+        equity_sampler=None,
+    ) -> None:
+        self.strategy = strategy
+        self.feed = feed
+        self.executor = executor
+        self.ctx = context
+        self.clock = clock
+        self.stats = EngineStats()
+        self._equity_interval_s = equity_interval_s
+        self._sample_equity = equity_sampler
+        self._started = False
+        self._finished = False
+
+    def run(self, end_ns: int) -> EngineStats:
+        """Start, run until ``end_ns`` (or the end of the data), and stop."""
+        self.start()
+        self.run_until(end_ns)
+        return self.finish()
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        if self._sample_equity is not None and self._equity_interval_s > 0:
+            self.clock.schedule(EQUITY_TIMER, self.clock.now_ns(), every_s=self._equity_interval_s)
+        self.strategy.on_start(self.ctx)
+
+    def run_until(self, end_ns: int) -> None:
+        """Process events and timers up to ``end_ns``; may be called repeatedly."""
+        clock, feed, strategy, ctx = self.clock, self.feed, self.strategy, self.ctx
+        while True:
+            nxt = clock.next_timer_ns()
+            target = end_ns if nxt is None else min(nxt, end_ns)
+            target = max(target, clock.now_ns())
+            events = feed.advance(target)
+            for ev in events:
+                self._deliver(ev)
+            if feed.time_ns > clock.now_ns():
+                clock.advance_to(feed.time_ns)
+            for timer in clock.pop_due(clock.now_ns()):
+                if timer.name == EQUITY_TIMER:
+                    self._sample_equity(clock.now_ns())
+                else:
+                    self.stats.count("on_timer")
+                    strategy.on_timer(ctx, timer.name)
+            if clock.now_ns() >= end_ns or (feed.exhausted and not events):
+                return
+
+    def finish(self) -> EngineStats:
+        if not self._finished:
+            self._finished = True
+            self.strategy.on_stop(self.ctx)
+            if self._sample_equity is not None:
+                self._sample_equity(self.clock.now_ns())
+        return self.stats
+
+    def _deliver(self, ev) -> None:
+        """Hand one event to the executor and/or strategy, at its receive time."""
+        self.stats.events += 1
+        ts = getattr(ev, "ts_recv_ns", None)
+        if ts is not None and ts > self.clock.now_ns():
+            self.clock.advance_to(ts)
+        strategy, ctx = self.strategy, self.ctx
+        if isinstance(ev, FillEvent):
+            if self.executor.on_venue_event(ev) is not None:
+                self.stats.count("on_fill")
+                strategy.on_fill(ctx, ev.fill)
+        elif isinstance(ev, OrderUpdate):
+            order = self.executor.on_venue_event(ev)
+            if order is not None:
+                self.stats.count("on_order")
+                strategy.on_order(ctx, order.snapshot())
+        elif isinstance(ev, LevelChange | BookSnapshot):
+            if ev.asset_id in ctx.subscribed:
+                self.stats.count("on_book")
+                strategy.on_book(ctx, ev)
+        elif isinstance(ev, TradePrint):
+            if ev.asset_id in ctx.subscribed:
+                self.stats.count("on_trade")
+                strategy.on_trade(ctx, ev)
+        elif isinstance(ev, MarketResolved):
+            for asset in ev.asset_ids:
+                self.executor.tracker.settle(asset, ev.payout(asset))
+            self.stats.count("on_resolved")
+            strategy.on_resolved(ctx, ev)
+        elif isinstance(ev, ConnectionState):
+            self.stats.connection_changes += 1
+            log.warning("feed %s: %s", "connected" if ev.connected else "disconnected", ev.reason)
+        elif isinstance(ev, TickSizeChange):
+            # the feed's book views already carry the new tick; counted for the report
+            self.stats.count("tick_size_change")
+        else:
+            raise TypeError(f"engine cannot deliver {type(ev).__name__}")

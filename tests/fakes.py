@@ -1,0 +1,156 @@
+"""A scripted in-memory venue + feed for testing the engine and executor alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sim.clock import SimClock
+from sim.events import FillEvent, OrderUpdate, VenueEvent
+from sim.types import (
+    Balance,
+    Fill,
+    Liquidity,
+    MarketInfo,
+    OrderAck,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+)
+from sim.venue import CancelAck, VenueRejected, VenueTimeout
+
+
+@dataclass
+class FakeBook:
+    asset_id: str
+    tick_size: float = 0.01
+    best_bid: float | None = None
+    best_ask: float | None = None
+
+    def bids(self, depth: int = 10) -> list[tuple[float, float]]:
+        return [] if self.best_bid is None else [(self.best_bid, 100.0)]
+
+    def asks(self, depth: int = 10) -> list[tuple[float, float]]:
+        return [] if self.best_ask is None else [(self.best_ask, 100.0)]
+
+
+@dataclass
+class FakeVenue:
+    """Replays a scripted event list; orders rest until a test fills them."""
+
+    clock: SimClock
+    market_list: list[MarketInfo]
+    script: list[VenueEvent] = field(default_factory=list)
+    latency_s: float = 0.0
+    reject_reason: str = ""
+    timeout_next: bool = False
+    name: str = "fake"
+
+    def __post_init__(self) -> None:
+        self.time_ns = self.clock.now_ns()
+        self.exhausted = False
+        self._i = 0
+        self.orders: dict[str, OrderState] = {}
+        self.pending: list[VenueEvent] = []
+        self.subscribed: set[str] = set()
+        self.books: dict[str, FakeBook] = {}
+        self._trade = 0
+
+    # MarketFeed
+    def advance(self, until_ns: int) -> list[VenueEvent]:
+        out, self.pending = self.pending, []
+        while self._i < len(self.script) and self.script[self._i].ts_recv_ns <= until_ns:
+            out.append(self.script[self._i])
+            self._i += 1
+        self.exhausted = self._i >= len(self.script)
+        self.time_ns = max(self.time_ns, until_ns if not self.exhausted else self.time_ns)
+        if self.exhausted and out:
+            self.time_ns = max(self.time_ns, out[-1].ts_recv_ns)
+        return out
+
+    def subscribe(self, asset_ids: Sequence[str]) -> None:
+        self.subscribed.update(asset_ids)
+
+    def book(self, asset_id: str) -> FakeBook:
+        return self.books.setdefault(asset_id, FakeBook(asset_id))
+
+    # Venue
+    def markets(self) -> list[MarketInfo]:
+        return self.market_list
+
+    def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck:
+        self.clock.sleep(min(self.latency_s, deadline_s))
+        if self.timeout_next:
+            self.timeout_next = False
+            raise VenueTimeout("no answer", call="place")
+        if self.reject_reason:
+            raise VenueRejected("refused", reason=self.reject_reason, call="place")
+        vid = f"v{len(self.orders) + 1}"
+        self.orders[order.client_order_id] = OrderState(
+            order.client_order_id,
+            vid,
+            order.asset_id,
+            order.side,
+            order.price,
+            order.size_shares,
+            0.0,
+            OrderStatus.OPEN,
+            order.order_type,
+            self.clock.now_ns(),
+        )
+        return OrderAck(
+            order.client_order_id, vid, True, OrderStatus.OPEN, ts_ns=self.clock.now_ns()
+        )
+
+    def fill(
+        self,
+        client_order_id: str,
+        shares: float,
+        *,
+        fee_usdc: float = 0.0,
+        fee_shares: float = 0.0,
+        trade_id: str | None = None,
+    ) -> FillEvent:
+        o = self.orders[client_order_id]
+        self._trade += 1
+        f = Fill(
+            trade_id or f"t{self._trade}",
+            client_order_id,
+            o.venue_order_id,
+            o.asset_id,
+            o.side,
+            o.price,
+            shares,
+            fee_usdc,
+            fee_shares,
+            Liquidity.MAKER,
+            self.clock.now_ns(),
+        )
+        ev = FillEvent(f.ts_ns, f.ts_ns, f)
+        self.pending.append(ev)
+        return ev
+
+    def cancel(self, client_order_id: str, *, deadline_s: float) -> CancelAck:
+        o = self.orders.get(client_order_id)
+        if o is None:
+            return CancelAck(client_order_id, "", False, "not_found")
+        self.pending.append(OrderUpdate(self.clock.now_ns(), self.clock.now_ns(), o))
+        return CancelAck(client_order_id, o.venue_order_id, True)
+
+    def cancel_all(self, *, deadline_s: float) -> list[CancelAck]:
+        return [self.cancel(c, deadline_s=deadline_s) for c in list(self.orders)]
+
+    def get_order(self, client_order_id: str, *, deadline_s: float) -> OrderState | None:
+        return self.orders.get(client_order_id)
+
+    def open_orders(self, *, deadline_s: float) -> list[OrderState]:
+        return list(self.orders.values())
+
+    def fills(self, since_ns: int, *, deadline_s: float) -> list[Fill]:
+        return []
+
+    def balance(self, *, deadline_s: float) -> Balance:
+        return Balance(0.0, 0.0, self.clock.now_ns())
+
+    def set_event_sink(self, sink) -> None:
+        raise NotImplementedError("the fake venue is polled through advance()")
