@@ -1,0 +1,307 @@
+"""``SimBook``: the Python face of the simulated CLOB for N binary markets.
+
+It owns the arrays (state.py) and calls the kernels; it never loops over rows
+itself. Assets are numbered as in the dataset's asset table: market ``i`` has
+YES at ``2*i`` and NO at ``2*i+1``; token id strings are accepted too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from exchange_mock.clob import codes
+from exchange_mock.clob.ladder import to_book
+from exchange_mock.clob.matching import cancel_order, submit_order
+from exchange_mock.clob.orders import expire_orders, resolve_market
+from exchange_mock.clob.replay import replay_rows
+from exchange_mock.clob.state import (
+    A_CASH,
+    A_SETTLED,
+    ASK,
+    BID,
+    C_N_ORDERS,
+    MF_FEE_EXP,
+    MF_FEE_RATE,
+    MF_MIN_SIZE,
+    MF_TICK,
+    MI_CLOSED,
+    MI_ROW_OUTCOME,
+    OF_FILLED,
+    OF_PRICE,
+    OF_QUEUE_AHEAD,
+    OF_SIZE,
+    OI_CREATED_NS,
+    OI_EXPIRE_NS,
+    OI_MARKET,
+    OI_OUTCOME,
+    OI_SIDE,
+    OI_STATUS,
+    OI_TYPE,
+    ClobArrays,
+    grid_for_ticks,
+)
+from sim.types import MarketInfo, OrderStatus, OrderType, Side
+
+_TYPE_OF_CODE = {v: k for k, v in codes.ORDER_TYPE_CODE.items()}
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """What ``SimBook.submit`` answers: the order id, its status, why, and its fills."""
+
+    order_id: int
+    status: OrderStatus
+    reason: int  # codes.OK or a rejection code
+    fills: np.ndarray  # FILL_DTYPE records
+
+    @property
+    def accepted(self) -> bool:
+        return self.reason == codes.OK
+
+    @property
+    def reason_name(self) -> str:
+        return codes.REASON_NAMES[self.reason]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayStop:
+    """Why ``apply_rows`` returned, where to resume, and the fills it produced."""
+
+    next_row: int
+    stop: int  # codes.STOP_*
+    fills: np.ndarray
+
+    @property
+    def stop_name(self) -> str:
+        return codes.STOP_NAMES[self.stop]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """A snapshot of one of our orders."""
+
+    order_id: int
+    asset: int
+    side: Side
+    price: float
+    size: float
+    filled: float
+    status: OrderStatus
+    order_type: OrderType
+    queue_ahead: float
+    created_ns: int
+    expire_ns: int
+
+    @property
+    def remaining(self) -> float:
+        return self.size - self.filled
+
+
+class SimBook:
+    """Books, our orders, positions and cash for a fixed list of binary markets."""
+
+    def __init__(
+        self,
+        markets: Sequence[MarketInfo],
+        *,
+        cash_usdc: float = 0.0,
+        queue_model: int = codes.QUEUE_CONSERVATIVE,
+        queue_power: float = 2.0,
+        grid: int | None = None,
+        order_capacity: int = 256,
+    ) -> None:
+        if queue_model not in (
+            codes.QUEUE_CONSERVATIVE,
+            codes.QUEUE_CLAMPED,
+            codes.QUEUE_PROBABILISTIC,
+        ):
+            raise ValueError(f"queue_model {queue_model!r} is not a codes.QUEUE_* value")
+        self.markets = tuple(markets)
+        self.grid = grid or grid_for_ticks([m.tick_size for m in self.markets])
+        self.queue_model = int(queue_model)
+        self.queue_power = float(queue_power)
+        self.a = ClobArrays.allocate(len(self.markets), self.grid, order_capacity)
+        self._asset_index: dict[str, int] = {}
+        for i, m in enumerate(self.markets):
+            self.a.mkt_f[i, MF_TICK] = m.tick_size
+            self.a.mkt_f[i, MF_MIN_SIZE] = m.min_order_size
+            self.a.mkt_f[i, MF_FEE_RATE] = m.fee_rate
+            self.a.mkt_f[i, MF_FEE_EXP] = m.fee_exponent
+            self._asset_index[m.yes_token_id] = 2 * i
+            self._asset_index[m.no_token_id] = 2 * i + 1
+        self.a.acct[A_CASH] = cash_usdc
+        self._assets = tuple(t for m in self.markets for t in (m.yes_token_id, m.no_token_id))
+
+    # --- lookups -----------------------------------------------------------
+    def asset(self, asset: int | str) -> int:
+        """The asset index of a token id (or an index, checked)."""
+        if isinstance(asset, str):
+            return self._asset_index[asset]
+        a = int(asset)
+        if not 0 <= a < 2 * len(self.markets):
+            raise KeyError(f"asset index {a} out of range")
+        return a
+
+    def set_row_outcome(self, market: int, outcome: int) -> None:
+        """Build market ``market``'s book from YES rows (0, default) or NO rows (1)."""
+        self.a.mkt_i[market, MI_ROW_OUTCOME] = outcome
+
+    # --- market data ---------------------------------------------------------
+    def apply_rows(
+        self,
+        ev: object,
+        start: int = 0,
+        *,
+        max_rows: int | None = None,
+        until_ns: int | None = None,
+    ) -> ReplayStop:
+        """Apply rows from ``start`` until something happens to us or a limit.
+
+        ``ev`` is ``EventColumns``-like (``ts_exchange_ns, asset, kind, side,
+        price, size`` arrays, asset indices as in this book). Stops after a
+        row that fills one of our orders or resolves a market, before a row
+        at which a GTD order has expired, before a row later than
+        ``until_ns``, or after ``max_rows`` rows.
+        """
+        assets = getattr(ev, "assets", None)
+        if assets is not None and tuple(assets) != self._assets:
+            raise ValueError("event asset table differs from this book's markets")
+        n = len(ev.ts_exchange_ns)
+        end = n if max_rows is None else min(n, start + max_rows)
+        a = self.a
+        next_row, stop = replay_rows(
+            ev.ts_exchange_ns, ev.asset, ev.kind, ev.side, ev.price, ev.size,
+            start, end, _INT64_MAX if until_ns is None else int(until_ns),
+            a.ladder, a.best, a.mkt_f, a.mkt_i, a.pos, a.acct, a.oi, a.of, a.active,
+            a.ctr, a.fill_i, a.fill_f, self.grid, self.queue_model, self.queue_power,
+        )  # fmt: skip
+        return ReplayStop(int(next_row), int(stop), a.drain_fills())
+
+    def advance_to(self, now_ns: int) -> int:
+        """Expire GTD orders due at ``now_ns`` (no rows needed); return how many."""
+        a = self.a
+        return int(expire_orders(a.oi, a.active, a.ctr, a.mkt_i, int(now_ns)))
+
+    def resolve(self, market: int, yes_payout: float) -> float:
+        """Resolve a market: cancel its orders, settle positions; return USDC paid."""
+        a = self.a
+        return float(
+            resolve_market(
+                a.oi,
+                a.active,
+                a.ctr,
+                a.mkt_i,
+                a.mkt_f,
+                a.ladder,
+                a.best,
+                a.pos,
+                a.acct,
+                int(market),
+                float(yes_payout),
+                self.grid,
+            )
+        )
+
+    # --- our orders ------------------------------------------------------------
+    def submit(
+        self,
+        asset: int | str,
+        side: Side | int,
+        price: float,
+        size: float,
+        order_type: OrderType = OrderType.GTC,
+        *,
+        post_only: bool = False,
+        expire_ns: int = 0,
+        now_ns: int = 0,
+    ) -> SubmitResult:
+        """Place an order at ``now_ns``; marketable parts fill now as taker."""
+        ai = self.asset(asset)
+        a = self.a
+        a.ensure_order_capacity(int(a.ctr[C_N_ORDERS]) + 1)
+        oid, reason = submit_order(
+            a.ladder, a.best, a.mkt_f, a.mkt_i, a.pos, a.acct, a.oi, a.of, a.active, a.ctr,
+            a.fill_i, a.fill_f, ai >> 1, ai & 1, int(side), float(price), float(size),
+            codes.ORDER_TYPE_CODE[OrderType(order_type)], bool(post_only), int(expire_ns),
+            int(now_ns), self.grid,
+        )  # fmt: skip
+        oid = int(oid)
+        return SubmitResult(
+            oid, codes.STATUS[int(a.oi[oid, OI_STATUS])], int(reason), a.drain_fills()
+        )
+
+    def cancel(self, order_id: int) -> bool:
+        """Cancel a resting order; False if it was not resting."""
+        a = self.a
+        return bool(cancel_order(a.oi, a.active, a.ctr, a.mkt_i, int(order_id)))
+
+    def order(self, order_id: int) -> OrderView:
+        a = self.a
+        if not 0 <= order_id < int(a.ctr[C_N_ORDERS]):
+            raise KeyError(f"unknown order id {order_id}")
+        oi, of = a.oi[order_id], a.of[order_id]
+        return OrderView(
+            order_id=int(order_id),
+            asset=int(2 * oi[OI_MARKET] + oi[OI_OUTCOME]),
+            side=Side(int(oi[OI_SIDE])),
+            price=float(of[OF_PRICE]),
+            size=float(of[OF_SIZE]),
+            filled=float(of[OF_FILLED]),
+            status=codes.STATUS[int(oi[OI_STATUS])],
+            order_type=_TYPE_OF_CODE[int(oi[OI_TYPE])],
+            queue_ahead=float(of[OF_QUEUE_AHEAD]),
+            created_ns=int(oi[OI_CREATED_NS]),
+            expire_ns=int(oi[OI_EXPIRE_NS]),
+        )
+
+    @property
+    def n_orders(self) -> int:
+        return int(self.a.ctr[C_N_ORDERS])
+
+    # --- book views (in the asset's own price terms) ---------------------------
+    def best_bid(self, asset: int | str) -> float | None:
+        ai = self.asset(asset)
+        m, g = ai >> 1, self.grid
+        if ai & 1 == 0:
+            s = int(self.a.best[m, BID])
+            return s / g if s >= 0 else None
+        s = int(self.a.best[m, ASK])  # a NO bid at q is a YES ask at 1-q
+        return (g - s) / g if s <= g else None
+
+    def best_ask(self, asset: int | str) -> float | None:
+        ai = self.asset(asset)
+        m, g = ai >> 1, self.grid
+        if ai & 1 == 0:
+            s = int(self.a.best[m, ASK])
+            return s / g if s <= g else None
+        s = int(self.a.best[m, BID])
+        return (g - s) / g if s >= 0 else None
+
+    def depth(self, asset: int | str, side: Side | int, price: float) -> float:
+        """Displayed shares at ``price`` on ``side`` of the asset's book."""
+        ai = self.asset(asset)
+        bs, slot = to_book(ai & 1, int(side), float(price), self.grid)
+        return float(self.a.ladder[ai >> 1, bs, slot])
+
+    def tick_size(self, market: int) -> float:
+        return float(self.a.mkt_f[market, MF_TICK])
+
+    def closed(self, market: int) -> bool:
+        return bool(self.a.mkt_i[market, MI_CLOSED])
+
+    # --- account -------------------------------------------------------------
+    @property
+    def cash_usdc(self) -> float:
+        return float(self.a.acct[A_CASH])
+
+    @property
+    def settled_usdc(self) -> float:
+        return float(self.a.acct[A_SETTLED])
+
+    def position(self, asset: int | str) -> float:
+        ai = self.asset(asset)
+        return float(self.a.pos[ai >> 1, ai & 1])
