@@ -8,6 +8,7 @@ the way in (``sim.marketdata.validate``).
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import json
 import re
 from collections.abc import Iterator
@@ -132,7 +133,8 @@ class Dataset:
     ) -> Iterator[DayBatch]:
         """Yield one ``DayBatch`` per day in ``[start, end]`` (inclusive), in order.
 
-        ``markets`` filters by condition id or slug. Rows of a day's files are
+        ``markets`` filters by condition id, event id or slug; a slug may be a
+        glob pattern (``btc-updown-15m-*``). Rows of a day's files are
         merged by (``ts_recv_ns``, ``seq``), ties kept in file order.
         """
         wanted = self._select(markets)
@@ -160,12 +162,17 @@ class Dataset:
         if markets is None:
             return None
         wanted = np.zeros(len(self.markets), dtype=bool)
-        by_slug = {m.slug: i for i, m in enumerate(self.markets)}
         for key in markets:
-            i = self._by_condition.get(key, by_slug.get(key))
-            if i is None:
-                raise KeyError(f"market {key!r} is not in dataset {self.root}")
-            wanted[i] = True
+            hits = [
+                i
+                for i, m in enumerate(self.markets)
+                if fnmatch.fnmatchcase(m.slug, key)
+                or m.condition_id == key
+                or (m.event_id and m.event_id == key)
+            ]
+            if not hits:
+                raise KeyError(f"no market matches {key!r} in dataset {self.root}")
+            wanted[hits] = True
         return wanted
 
 

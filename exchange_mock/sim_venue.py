@@ -1,0 +1,536 @@
+"""``SimVenue``: the simulated Polymarket CLOB behind the ``Venue`` and ``MarketFeed`` protocols.
+
+Two cursors walk the recorded rows. The exchange cursor applies them to the
+exchange-side book (``clob.SimBook``) at their exchange timestamps and
+matches our orders; the local cursor applies them to the strategy's books at
+their receive timestamps (plus ``md_extra_ms``) and stops at each row the
+engine must deliver. The exchange cursor never runs past the next delivery,
+so a strategy reacting to an event meets the book as it was then, plus its
+own order-entry latency: slippage emerges from depth and from the book
+moving during latency.
+
+Venue calls are synchronous round trips in simulated time: an order reaches
+the exchange after the entry latency (the book moves meanwhile), is matched
+there, and the answer returns after the acknowledgement latency. A round
+trip longer than the caller's deadline raises ``VenueTimeout`` at the
+deadline, and the order still exists: exactly the ambiguity live trading has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from exchange_mock.clob import codes
+from exchange_mock.clob.engine import SimBook
+from exchange_mock.clob.state import grid_for_ticks
+from exchange_mock.fault_hook import FaultHook
+from exchange_mock.latency import ConstantLatency, LatencyModel
+from exchange_mock.local_book import (
+    AssetBookView,
+    LocalBooks,
+    apply_local_until,
+    apply_one,
+    next_watched_row,
+)
+from sim.clock import SimClock
+from sim.events import (
+    BookSnapshot,
+    ConnectionState,
+    FillEvent,
+    LevelChange,
+    MarketResolved,
+    OrderUpdate,
+    TickSizeChange,
+    TradePrint,
+    VenueEvent,
+)
+from sim.marketdata import Dataset, EventColumns, EventKind
+from sim.types import (
+    Balance,
+    Fill,
+    Liquidity,
+    MarketInfo,
+    OrderAck,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    Side,
+)
+from sim.venue import CancelAck, VenueTimeout
+
+_NEVER = np.iinfo(np.int64).max
+_RESET, _SNAP = int(EventKind.BOOK_RESET), int(EventKind.SNAPSHOT_LEVEL)
+_LEVEL, _TRADE = int(EventKind.LEVEL_CHANGE), int(EventKind.TRADE)
+_TICK, _RESOLVED = int(EventKind.TICK_SIZE), int(EventKind.RESOLVED)
+_CONN = int(EventKind.CONNECTION)
+
+
+class _Cursor:
+    """A position (batch, row) in the stream of day batches."""
+
+    __slots__ = ("batch", "row")
+
+    def __init__(self) -> None:
+        self.batch = 0
+        self.row = 0
+
+
+class SimVenue:
+    """Recorded market data + simulated matching, as one venue and one feed."""
+
+    name = "sim"
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        *,
+        clock: SimClock,
+        cash_usdc: float,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        markets: Sequence[str] | None = None,
+        entry_latency: LatencyModel | None = None,
+        ack_latency: LatencyModel | None = None,
+        md_extra_ms: float = 0.0,
+        queue_model: int = codes.QUEUE_CONSERVATIVE,
+        queue_power: float = 2.0,
+        seed: int = 0,
+        fault_hook: FaultHook | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.clock = clock
+        self._markets = list(dataset.markets)
+        grid = grid_for_ticks([m.tick_size for m in self._markets])
+        self.clob = SimBook(
+            self._markets,
+            cash_usdc=cash_usdc,
+            queue_model=queue_model,
+            queue_power=queue_power,
+            grid=grid,
+        )
+        self.local = LocalBooks(dataset.assets, dataset.initial_ticks(), grid)
+        self.assets = dataset.assets
+        self._entry = entry_latency or ConstantLatency(0.0)
+        self._ack = ack_latency or ConstantLatency(0.0)
+        self._md_extra_ns = round(md_extra_ms * 1e6)
+        self._rng = np.random.default_rng(seed)
+        self._hook = fault_hook
+        self._days: Iterator = dataset.iter_days(start=start, end=end, markets=markets)
+        self._batches: list[EventColumns] = []
+        self._batch_base = 0  # index of _batches[0] in the whole stream
+        self._rows_dropped = 0
+        self._more_days = True
+        self._ex = _Cursor()
+        self._lo = _Cursor()
+        self._watch_row = -1  # cached next watched row of the local cursor's batch
+        self._pending: list[tuple[int, int, VenueEvent]] = []
+        self._seq = itertools.count()
+        self._cid_of_oid: dict[int, str] = {}
+        self._oid_of_cid: dict[str, int] = {}
+        self._open: dict[int, tuple[OrderStatus, float]] = {}  # oid -> (status, filled)
+        self._fills: list[Fill] = []
+        self._trade_no = 0
+        self._resolved: set[int] = set()
+        self.time_ns = clock.now_ns()
+        self.exhausted = False
+        self.calls: dict[str, int] = {}
+        self._load_next_day()
+
+    # ------------------------------------------------------------------ data loading
+    def _load_next_day(self) -> bool:
+        if not self._more_days:
+            return False
+        for batch in self._days:
+            if len(batch.events):
+                self._batches.append(batch.events)
+                return True
+        self._more_days = False
+        return False
+
+    def _batch(self, i: int) -> EventColumns:
+        return self._batches[i - self._batch_base]
+
+    def _loaded_end(self) -> int:
+        return self._batch_base + len(self._batches)
+
+    def _drop_consumed(self) -> None:
+        keep_from = min(self._ex.batch, self._lo.batch)
+        while self._batch_base < keep_from:
+            self._rows_dropped += len(self._batches.pop(0))
+            self._batch_base += 1
+
+    def first_event_ns(self) -> int | None:
+        """Receive time of the first row (None for an empty selection)."""
+        return int(self._batches[0].ts_recv_ns[0]) if self._batches else None
+
+    def last_loaded_ns(self) -> int:
+        return int(self._batches[-1].ts_recv_ns[-1]) if self._batches else self.time_ns
+
+    # ------------------------------------------------------------------ MarketFeed
+    def subscribe(self, asset_ids: Sequence[str]) -> None:
+        for a in asset_ids:
+            self.local.watch[self.local.index(a)] = True
+        self._watch_row = -1  # the cached next watched row may be stale
+
+    def book(self, asset_id: str) -> AssetBookView:
+        return self.local.view(asset_id)
+
+    def mark(self, asset_id: str) -> float | None:
+        return self.local.mark(asset_id)
+
+    def advance(self, until_ns: int) -> list[VenueEvent]:
+        """Move to the next delivery (or ``until_ns``) and return what is delivered then."""
+        while True:
+            t1 = until_ns
+            if self._pending and self._pending[0][0] < t1:
+                t1 = self._pending[0][0]
+            stop_kind, t_local = self._next_local_stop()
+            if t_local is not None and t_local < t1:
+                t1 = t_local
+            t1 = self._run_exchange(t1)
+            self._run_local(t1)
+            self.time_ns = max(self.time_ns, t1)
+            out: list[VenueEvent] = []
+            while self._pending and self._pending[0][0] <= t1:
+                out.append(heapq.heappop(self._pending)[2])
+            if t_local is not None and t_local <= t1:
+                if stop_kind == "row":
+                    out.extend(self._deliver_local_row())
+                else:
+                    self._next_local_batch()
+            if out:
+                if self._hook is not None:
+                    out = self._hook.on_events(out, self.time_ns)
+                return out
+            if self._stream_done():
+                self.exhausted = True
+                return out
+            if t1 >= until_ns:
+                return out
+
+    def _stream_done(self) -> bool:
+        """No row left for the local cursor and nothing waiting to be delivered."""
+        if self._pending or self._more_days:
+            return False
+        if not self._batches:
+            return True
+        lo = self._lo
+        return lo.batch >= self._loaded_end() - 1 and lo.row >= len(self._batch(lo.batch))
+
+    def _next_local_stop(self) -> tuple[str, int | None]:
+        """("row", t) for the next watched row, ("batch_end", t) at a day's last row,
+        ("end", None) when the local cursor has nothing left."""
+        lo = self._lo
+        if lo.batch >= self._loaded_end() and not self._load_next_day():
+            return "end", None
+        ev = self._batch(lo.batch)
+        n = len(ev)
+        if self._watch_row < lo.row:
+            self._watch_row = int(next_watched_row(ev.asset, ev.kind, lo.row, n, self.local.watch))
+        if self._watch_row < n:
+            return "row", int(ev.ts_recv_ns[self._watch_row]) + self._md_extra_ns
+        if lo.row >= n and lo.batch + 1 >= self._loaded_end() and not self._load_next_day():
+            return "end", None
+        return "batch_end", int(ev.ts_recv_ns[n - 1]) + self._md_extra_ns
+
+    def _next_local_batch(self) -> None:
+        """The local cursor finished its day: move to the next loaded day, if any."""
+        lo = self._lo
+        ev = self._batch(lo.batch)
+        if lo.row < len(ev):
+            return  # rows left (time bound stopped us): come back later
+        if lo.batch + 1 < self._loaded_end() or self._load_next_day():
+            lo.batch += 1
+            lo.row = 0
+            self._watch_row = -1
+            self._drop_consumed()
+
+    def _run_local(self, t_ns: int) -> None:
+        lo = self._lo
+        if lo.batch >= self._loaded_end():
+            return
+        ev = self._batch(lo.batch)
+        stop = min(self._watch_row, len(ev)) if self._watch_row >= lo.row else len(ev)
+        lo.row = int(
+            apply_local_until(
+                ev.ts_recv_ns, ev.asset, ev.kind, ev.side, ev.price, ev.size, lo.row, stop,
+                t_ns, self._md_extra_ns, self.local.ladder, self.local.best, self.local.grid,
+            )
+        )  # fmt: skip
+
+    def _run_exchange(self, t_ns: int) -> int:
+        """Apply exchange rows up to ``t_ns``; returns ``t_ns`` lowered to any new delivery."""
+        ex = self._ex
+        while True:
+            if ex.batch >= self._loaded_end() and not self._load_next_day():
+                self.clob.advance_to(t_ns)
+                self._check_orders(t_ns)
+                return t_ns
+            ev = self._batch(ex.batch)
+            stop = self.clob.apply_rows(ev, ex.row, until_ns=t_ns)
+            ex.row = stop.next_row
+            if stop.stop == codes.STOP_END:
+                ex.batch += 1
+                ex.row = 0
+                continue
+            if stop.stop == codes.STOP_TIME:
+                self.clob.advance_to(t_ns)  # GTD expiries between rows
+                self._check_orders(t_ns)
+                return t_ns if not self._pending else min(t_ns, self._pending[0][0])
+            # a fill, an expiry or a resolution at the row just applied
+            t_row = int(ev.ts_exchange_ns[max(ex.row - 1, 0)])
+            if stop.stop == codes.STOP_EXPIRED:
+                t_row = int(ev.ts_exchange_ns[ex.row])
+                self.clob.advance_to(t_row)
+            self._emit_fills(stop.fills, t_row)
+            self._check_orders(t_row)
+            if self._pending and self._pending[0][0] < t_ns:
+                t_ns = self._pending[0][0]
+
+    # ------------------------------------------------------------------ deliveries
+    def _push(self, deliver_ns: int, event: VenueEvent) -> None:
+        heapq.heappush(self._pending, (deliver_ns, next(self._seq), event))
+
+    def _emit_fills(self, fills: np.ndarray, t_ns: int, deliver_ns: int | None = None) -> None:
+        if deliver_ns is None and len(fills):
+            deliver_ns = t_ns + self._ack.sample_ns(self._rng)
+        for f in fills:
+            oid = int(f["order_id"])
+            cid = self._cid_of_oid.get(oid)
+            if cid is None:
+                continue
+            self._trade_no += 1
+            asset = self.assets[2 * int(f["market"]) + int(f["outcome"])]
+            fill = Fill(
+                trade_id=f"sim-{self._trade_no:010d}",
+                client_order_id=cid,
+                venue_order_id=f"sim-o{oid}",
+                asset_id=asset,
+                side=Side(int(f["side"])),
+                price=float(f["price"]),
+                size_shares=float(f["size"]),
+                fee_usdc=float(f["fee_usdc"]),
+                fee_shares=float(f["fee_shares"]),
+                liquidity=Liquidity.TAKER
+                if int(f["liquidity"]) == codes.TAKER
+                else Liquidity.MAKER,
+                ts_ns=int(f["ts_ns"]),
+            )
+            self._fills.append(fill)
+            self._push(deliver_ns, FillEvent(fill.ts_ns, deliver_ns, fill))
+
+    def _check_orders(self, t_ns: int) -> None:
+        """Emit an OrderUpdate for each of our orders whose status the kernel changed."""
+        if not self._open:
+            return
+        deliver = None
+        for oid, (status, filled) in list(self._open.items()):
+            view = self.clob.order(oid)
+            if view.status is status and view.filled == filled:
+                continue
+            if view.status.terminal:
+                del self._open[oid]
+            else:
+                self._open[oid] = (view.status, view.filled)
+            if view.status is not status:
+                if deliver is None:
+                    deliver = t_ns + self._ack.sample_ns(self._rng)
+                self._push(deliver, OrderUpdate(t_ns, deliver, self._state(oid)))
+
+    def _deliver_local_row(self) -> list[VenueEvent]:
+        """Apply the watched row (and a whole snapshot after a reset) and build its event."""
+        lo = self._lo
+        ev = self._batch(lo.batch)
+        r = self._watch_row
+        loc = self.local
+        apply_one(ev.asset, ev.kind, ev.side, ev.price, ev.size, r, loc.ladder, loc.best,
+                  loc.tick, loc.grid)  # fmt: skip
+        lo.row = r + 1
+        a, k = int(ev.asset[r]), int(ev.kind[r])
+        t_ex, t_rv = int(ev.ts_exchange_ns[r]), int(ev.ts_recv_ns[r]) + self._md_extra_ns
+        if a < 0:
+            return [ConnectionState(t_ex, t_rv, bool(ev.side[r] == 1), "recorded feed")]
+        asset_id = self.assets[a]
+        market = self._markets[a >> 1]
+        if k == _LEVEL:
+            side = Side.BUY if ev.side[r] > 0 else Side.SELL
+            return [LevelChange(t_ex, t_rv, asset_id, market.condition_id, side,
+                                float(ev.price[r]), float(ev.size[r]))]  # fmt: skip
+        if k == _TRADE:
+            side = Side.BUY if ev.side[r] > 0 else Side.SELL
+            return [TradePrint(t_ex, t_rv, asset_id, market.condition_id, side,
+                               float(ev.price[r]), float(ev.size[r]))]  # fmt: skip
+        if k == _TICK:
+            return [TickSizeChange(t_ex, t_rv, asset_id, market.condition_id,
+                                   float(ev.size[r]), float(ev.price[r]))]  # fmt: skip
+        if k == _RESOLVED:
+            m = a >> 1
+            if m in self._resolved:
+                return []
+            self._resolved.add(m)
+            yes = market.yes_token_id
+            payout_yes = float(ev.price[r]) if a % 2 == 0 else 1.0 - float(ev.price[r])
+            winner = yes if payout_yes == 1.0 else market.no_token_id
+            return [MarketResolved(t_ex, t_rv, market.condition_id,
+                                   (yes, market.no_token_id), winner)]  # fmt: skip
+        # a reset (or a stray snapshot level): take the whole snapshot, then report the book
+        n = len(ev)
+        while lo.row < n and int(ev.kind[lo.row]) == _SNAP and int(ev.asset[lo.row]) == a:
+            apply_one(ev.asset, ev.kind, ev.side, ev.price, ev.size, lo.row, loc.ladder,
+                      loc.best, loc.tick, loc.grid)  # fmt: skip
+            lo.row += 1
+        i = loc.index(asset_id)
+        return [BookSnapshot(t_ex, t_rv, asset_id, market.condition_id,
+                             tuple(loc.levels(i, 0, 10**6)), tuple(loc.levels(i, 1, 10**6)),
+                             float(loc.tick[i]))]  # fmt: skip
+
+    # ------------------------------------------------------------------ Venue calls
+    def markets(self) -> list[MarketInfo]:
+        return list(self._markets)
+
+    def _round_trip(self, call: str, deadline_s: float):
+        """Start a call: returns (arrival_ns, response_ns, effect) in simulated time."""
+        self.calls[call] = self.calls.get(call, 0) + 1
+        now = self.clock.now_ns()
+        effect = self._hook.on_call(call, now) if self._hook is not None else None
+        if effect is not None and effect.error is not None:
+            raise effect.error
+        arrival = now + self._entry.sample_ns(self._rng)
+        response = arrival + self._ack.sample_ns(self._rng)
+        if effect is not None:
+            response += effect.extra_delay_ns
+        return now, arrival, response, effect
+
+    def _finish(self, call: str, now: int, response: int, deadline_s: float, effect) -> None:
+        """Advance the clock to the answer, or to the deadline and raise a timeout."""
+        deadline = now + round(deadline_s * 1e9)
+        if response > deadline:
+            self.clock.advance_to(max(deadline, self.clock.now_ns()))
+            raise VenueTimeout(f"{call}: no answer within {deadline_s:g} s", call=call)
+        self.clock.advance_to(max(response, self.clock.now_ns()))
+        if effect is not None and effect.error_after is not None:
+            raise effect.error_after
+
+    def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck:
+        now, arrival, response, effect = self._round_trip("place", deadline_s)
+        if order.client_order_id in self._oid_of_cid:
+            self._finish("place", now, response, deadline_s, effect)
+            return OrderAck(order.client_order_id, None, False, OrderStatus.REJECTED,
+                            "duplicated", "order is invalid. Duplicated.", response)  # fmt: skip
+        self._run_exchange(arrival)
+        res = self.clob.submit(
+            order.asset_id,
+            order.side,
+            order.price,
+            order.size_shares,
+            order.order_type,
+            post_only=order.post_only,
+            expire_ns=order.expire_ns or 0,
+            now_ns=arrival,
+        )
+        if res.order_id >= 0:
+            self._cid_of_oid[res.order_id] = order.client_order_id
+            self._oid_of_cid[order.client_order_id] = res.order_id
+        if res.accepted:
+            if not res.status.terminal:
+                self._open[res.order_id] = (res.status, self.clob.order(res.order_id).filled)
+            self._emit_fills(res.fills, arrival, deliver_ns=response)
+        self._finish("place", now, response, deadline_s, effect)
+        if not res.accepted:
+            message = codes.reason_message(res.reason)
+            return OrderAck(order.client_order_id, None, False, OrderStatus.REJECTED,
+                            res.reason_name, message, response)  # fmt: skip
+        return OrderAck(order.client_order_id, f"sim-o{res.order_id}", True, res.status,
+                        ts_ns=response)  # fmt: skip
+
+    def cancel(self, client_order_id: str, *, deadline_s: float) -> CancelAck:
+        now, arrival, response, effect = self._round_trip("cancel", deadline_s)
+        self._run_exchange(arrival)
+        oid = self._oid_of_cid.get(client_order_id)
+        ok = oid is not None and self.clob.cancel(oid)
+        if ok:
+            self._open.pop(oid, None)
+        self._finish("cancel", now, response, deadline_s, effect)
+        if oid is None:
+            return CancelAck(client_order_id, "", False, "order not found")
+        if not ok:
+            return CancelAck(client_order_id, f"sim-o{oid}", False,
+                             "order can't be found - already canceled or matched")  # fmt: skip
+        return CancelAck(client_order_id, f"sim-o{oid}", True)
+
+    def cancel_all(self, *, deadline_s: float) -> list[CancelAck]:
+        now, arrival, response, effect = self._round_trip("cancel_all", deadline_s)
+        self._run_exchange(arrival)
+        acks = []
+        for oid in list(self._open):
+            if self.clob.cancel(oid):
+                self._open.pop(oid, None)
+                acks.append(CancelAck(self._cid_of_oid[oid], f"sim-o{oid}", True))
+        self._finish("cancel_all", now, response, deadline_s, effect)
+        return acks
+
+    def _state(self, oid: int) -> OrderState:
+        v = self.clob.order(oid)
+        return OrderState(
+            client_order_id=self._cid_of_oid[oid],
+            venue_order_id=f"sim-o{oid}",
+            asset_id=self.assets[v.asset],
+            side=v.side,
+            price=v.price,
+            size_shares=v.size,
+            filled_shares=v.filled,
+            status=v.status,
+            order_type=v.order_type,
+            created_ns=v.created_ns,
+        )
+
+    def get_order(self, client_order_id: str, *, deadline_s: float) -> OrderState | None:
+        now, _, response, effect = self._round_trip("get_order", deadline_s)
+        self._finish("get_order", now, response, deadline_s, effect)
+        oid = self._oid_of_cid.get(client_order_id)
+        return None if oid is None else self._state(oid)
+
+    def open_orders(self, *, deadline_s: float) -> list[OrderState]:
+        now, _, response, effect = self._round_trip("open_orders", deadline_s)
+        self._finish("open_orders", now, response, deadline_s, effect)
+        return [self._state(oid) for oid in self._open]
+
+    def fills(self, since_ns: int, *, deadline_s: float) -> list[Fill]:
+        now, _, response, effect = self._round_trip("fills", deadline_s)
+        self._finish("fills", now, response, deadline_s, effect)
+        return [f for f in self._fills if f.ts_ns >= since_ns]
+
+    def balance(self, *, deadline_s: float) -> Balance:
+        now, _, response, effect = self._round_trip("balance", deadline_s)
+        self._finish("balance", now, response, deadline_s, effect)
+        cash = self.clob.cash_usdc
+        reserved = 0.0
+        for oid in self._open:
+            v = self.clob.order(oid)
+            if v.side is Side.BUY:
+                reserved += v.price * v.remaining
+        return Balance(cash, cash - reserved, response)
+
+    def positions(self) -> dict[str, float]:
+        """The venue's own positions (for reconciliation checks)."""
+        out = {}
+        for i, a in enumerate(self.assets):
+            p = self.clob.position(i)
+            if abs(p) > 1e-12:
+                out[a] = p
+        return out
+
+    def rows_replayed(self) -> int:
+        """Rows the exchange cursor has applied so far (the events of the replay)."""
+        done = sum(len(b) for b in self._batches[: max(self._ex.batch - self._batch_base, 0)])
+        return (
+            self._rows_dropped + done + (self._ex.row if self._ex.batch < self._loaded_end() else 0)
+        )
+
+    def set_event_sink(self, sink) -> None:
+        raise TypeError("SimVenue is polled by the engine through advance(); it has no sink")

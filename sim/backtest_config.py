@@ -1,0 +1,115 @@
+"""Configuration of a backtest: frozen dataclasses, built from TOML, defaults in one place.
+
+Every key is documented in ``docs/config.md``. ``load_backtest_config`` refuses
+an unknown key or a bad value at start, naming the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sim.config_loader import from_mapping, load_toml
+from sim.errors import ConfigError
+from sim.executor import ExecutorConfig
+
+QUEUE_MODELS = ("conservative", "clamped", "probabilistic")
+
+
+def check_latency(value: float | dict, key: str) -> None:
+    """A latency is a non-negative number of ms or a ``{median_ms, p95_ms}`` table."""
+    if isinstance(value, dict):
+        extra = set(value) - {"median_ms", "p95_ms"}
+        if extra:
+            raise ConfigError(key, f"unknown latency keys {sorted(extra)}")
+        med, p95 = value.get("median_ms"), value.get("p95_ms", value.get("median_ms"))
+        ok = isinstance(med, int | float) and isinstance(p95, int | float) and 0 < med <= p95
+        if not ok:
+            raise ConfigError(key, "needs 0 < median_ms <= p95_ms")
+    elif not value >= 0:
+        raise ConfigError(key, f"must be >= 0 ms, got {value!r}")
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    """Milliseconds, or ``{median_ms = .., p95_ms = ..}`` for a lognormal draw per call."""
+
+    order_entry_ms: float | dict = 25.0
+    ack_ms: float | dict = 25.0
+    #: added to recorded receive times before the strategy sees market data
+    market_data_extra_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        for key in ("order_entry_ms", "ack_ms"):
+            check_latency(getattr(self, key), key)
+        if not self.market_data_extra_ms >= 0:
+            raise ConfigError("market_data_extra_ms", "must be >= 0")
+
+
+@dataclass(frozen=True)
+class VenueConfig:
+    queue_model: str = "conservative"
+    queue_power: float = 2.0
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+
+    def __post_init__(self) -> None:
+        if self.queue_model not in QUEUE_MODELS:
+            raise ConfigError("queue_model", f"must be one of {', '.join(QUEUE_MODELS)}")
+        if not self.queue_power > 0:
+            raise ConfigError("queue_power", "must be > 0")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str
+    start: dt.date | None = None
+    end: dt.date | None = None
+    #: slugs (glob patterns allowed), condition ids or event ids; empty = every market
+    markets: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.end < self.start:
+            raise ConfigError("end", f"{self.end} is before start {self.start}")
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    #: ``module:Class``; the module is looked up next to the config file first
+    name: str
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if ":" not in self.name:
+            raise ConfigError("name", f"expected 'module:Class', got {self.name!r}")
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    data: DataConfig
+    strategy: StrategyConfig | None = None
+    cash_usdc: float = 1_000.0
+    seed: int = 0
+    equity_interval_s: float = 60.0
+    venue: VenueConfig = field(default_factory=VenueConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+
+    def __post_init__(self) -> None:
+        if not self.cash_usdc > 0:
+            raise ConfigError("cash_usdc", f"must be > 0, got {self.cash_usdc}")
+        if not self.equity_interval_s > 0:
+            raise ConfigError("equity_interval_s", "must be > 0")
+
+
+def load_backtest_config(path: str | Path) -> tuple[BacktestConfig, Path]:
+    """Read a TOML config; relative data paths are resolved against the config's folder."""
+    p = Path(path)
+    raw: dict[str, Any] = load_toml(p)
+    cfg = from_mapping(BacktestConfig, raw)
+    data_path = Path(cfg.data.path)
+    if not data_path.is_absolute() and not data_path.exists():
+        candidate = (p.parent / data_path).resolve()
+        if candidate.exists():
+            cfg = replace(cfg, data=replace(cfg.data, path=str(candidate)))
+    return cfg, p.parent.resolve()
