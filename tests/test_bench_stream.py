@@ -1,0 +1,142 @@
+"""The benchmark stream: deterministic, valid clobsim rows, the requested mix, and a faithful
+conversion for hftbacktest. No timing assertions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.clobsim_runs import one_market_state
+from benchmarks.stream import (
+    EVENTS_PER_SECOND,
+    STREAM_DAY,
+    bench_market,
+    make_stream,
+    simulated_seconds,
+)
+from sim.marketdata import Dataset, DatasetWriter, EventKind
+from sim.marketdata.columns import ARRAY_FIELDS
+
+N = 20_000
+K = EventKind
+# hftbacktest's strategies cannot be numba-cached (ctypes pointers); that warning is expected.
+pytestmark = pytest.mark.filterwarnings("ignore:Cannot cache compiled function")
+
+
+@pytest.fixture(scope="module")
+def stream():
+    return make_stream(N, seed=3)
+
+
+def test_same_seed_same_stream_other_seed_other_stream(stream) -> None:
+    assert make_stream(N, seed=3).equals(stream)
+    other = make_stream(N, seed=4)
+    assert not other.equals(stream)
+    assert len(other) == N
+
+
+def test_rows_are_valid_clobsim_rows_and_round_trip(tmp_path, stream) -> None:
+    # write_day validates every row (kinds, sides, ticks, clocks, the day) before writing
+    writer = DatasetWriter(tmp_path / "ds", [bench_market()])
+    writer.write_day(STREAM_DAY, "bench-market", stream)
+    [batch] = list(Dataset.open(tmp_path / "ds").iter_days())
+    assert batch.events.equals(stream)
+    assert (stream.asset == 0).all()
+    assert (np.diff(stream.seq) == 1).all()
+    assert (stream.ts_recv_ns >= stream.ts_exchange_ns).all()
+    assert (np.diff(stream.ts_exchange_ns) >= 0).all()
+    assert (stream.ts_exchange_ns % 1_000_000 == 0).all()  # Polymarket's ms resolution
+
+
+def test_kind_mix_snapshot_and_rate(stream) -> None:
+    kinds = np.bincount(stream.kind, minlength=8)
+    assert stream.kind[0] == K.BOOK_RESET and kinds[K.BOOK_RESET] == 1
+    n_snap = kinds[K.SNAPSHOT_LEVEL]
+    assert 20 <= n_snap <= 100
+    assert (stream.kind[1 : 1 + n_snap] == K.SNAPSHOT_LEVEL).all()
+    assert kinds[K.LEVEL_CHANGE] + kinds[K.TRADE] + n_snap + 1 == N
+    assert kinds[K.LEVEL_CHANGE] / N == pytest.approx(0.87, abs=0.02)
+    assert kinds[K.TRADE] / N == pytest.approx(0.13, abs=0.02)
+    rate = N / simulated_seconds(stream)
+    assert 0.7 * EVENTS_PER_SECOND < rate < 1.3 * EVENTS_PER_SECOND
+
+
+def test_book_never_crosses_and_trades_print_at_the_touch(stream) -> None:
+    bid: dict[int, float] = {}
+    ask: dict[int, float] = {}
+    ticks = np.rint(stream.price * 100).astype(int)
+    for k, s, p, q in zip(stream.kind, stream.side, ticks, stream.size, strict=True):
+        if k == K.TRADE:
+            touch = min(ask) if s == 1 else max(bid)
+            assert p == touch
+            assert q <= (ask if s == 1 else bid)[p] + 1e-9
+            continue
+        book = bid if s == 1 else ask
+        if k in (K.SNAPSHOT_LEVEL, K.LEVEL_CHANGE):
+            if q > 0:
+                book[p] = q
+            else:
+                assert p in book, "a level removed that was not there"
+                del book[p]
+        if bid and ask:
+            assert max(bid) < min(ask)
+    assert 10 <= len(bid) <= 99 and 10 <= len(ask) <= 99  # a deep book at the end
+
+
+def test_hftbacktest_conversion_keeps_every_event_and_depth_values(stream) -> None:
+    hb = pytest.importorskip("hftbacktest")
+    from benchmarks import hftb
+
+    data = hftb.to_hftbacktest(stream)
+    assert len(data) == len(stream)
+    assert (data["exch_ts"] == stream.ts_exchange_ns).all()
+    assert (data["local_ts"] == stream.ts_recv_ns).all()
+    both = np.uint64(hb.EXCH_EVENT | hb.LOCAL_EVENT)
+    assert ((data["ev"] & both) == both).all()
+    low = data["ev"] & np.uint64(0xFF)
+    depth = np.isin(stream.kind, [K.SNAPSHOT_LEVEL, K.LEVEL_CHANGE])
+    assert (data["px"][depth] == stream.price[depth]).all()
+    assert (data["qty"][depth] == stream.size[depth]).all()
+    trade = stream.kind == K.TRADE
+    assert (low[trade] == hb.TRADE_EVENT).all()
+    assert (data["px"][trade] == stream.price[trade]).all()
+    assert (low[stream.kind == K.LEVEL_CHANGE] == hb.DEPTH_EVENT).all()
+    assert (low[stream.kind == K.SNAPSHOT_LEVEL] == hb.DEPTH_SNAPSHOT_EVENT).all()
+    assert low[0] == hb.DEPTH_CLEAR_EVENT
+    buy = (data["ev"] & np.uint64(hb.BUY_EVENT)) != 0
+    sell = (data["ev"] & np.uint64(hb.SELL_EVENT)) != 0
+    assert (buy[1:] == (stream.side[1:] == 1)).all()
+    assert (sell[1:] == (stream.side[1:] == -1)).all()
+    assert not buy[0] and not sell[0]  # a full, side-less clear
+
+
+def test_hftbacktest_replay_ends_on_the_same_book_as_clobsim(stream) -> None:
+    pytest.importorskip("hftbacktest")
+    from benchmarks import hftb
+
+    data = hftb.to_hftbacktest(stream)
+    run = hftb.HftbRun(data)
+    hftb._replay(run.hbt, hftb._REPLAY_ELAPSE_NS)
+    depth = run.hbt.depth(0)
+    ours = one_market_state()
+    ours.replay(stream)
+    assert depth.best_bid_tick * 10 == ours.best_bid[0]  # clobsim's grid is 1,000 per unit
+    assert depth.best_ask_tick * 10 == ours.best_ask[0]
+    for tick in range(1, 100):
+        assert depth.bid_qty_at_tick(tick) == ours.bid[0, tick * 10]
+        assert depth.ask_qty_at_tick(tick) == ours.ask[0, tick * 10]
+    run.close()
+    del data
+
+
+def test_hftbacktest_quoter_requotes_every_100ms_without_order_errors(stream) -> None:
+    pytest.importorskip("hftbacktest")
+    from benchmarks import hftb
+
+    out = hftb.quote_100ms(hftb.to_hftbacktest(stream))
+    assert out["events"] == N
+    assert out["order_errors"] == 0
+    assert out["requotes"] == pytest.approx(simulated_seconds(stream) * 10, abs=2)
+    assert out["orders_submitted"] >= 2 * out["requotes"] - 4
+    for k in ARRAY_FIELDS:  # the stream itself is untouched by the runs
+        assert len(getattr(stream, k)) == N
