@@ -16,9 +16,9 @@ warm the kernels on a small prefix first). Extra keys are shown by ``run.py``
 and saved to ``benchmarks/_work/details.json``. Raise ``NotImplementedError`` for
 what does not exist yet: the run is reported as pending.
 
-Until the engine lands, ``replay_only`` measures what exists: the replay kernel
-of ``exchange_mock.replay_stats`` (tick-indexed ladders, incremental best
-bid/ask, time-weighted spread and top-5 depth per event).
+Both runs go through the real ``exchange_mock.Backtest``: the exchange-side
+matching book, the strategy's local book at receive time, the engine loop and
+(for the quoter) the executor, with 10 ms order-entry and ack latency.
 """
 
 from __future__ import annotations
@@ -32,10 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.stream import STREAM_DAY, bench_market
+from exchange_mock import Backtest
 from exchange_mock.replay_stats import N_KINDS, ReplayState
-from sim.marketdata import EventColumns
+from sim.backtest_config import LatencyConfig, VenueConfig
+from sim.marketdata import Dataset, DatasetWriter, EventColumns
+from sim.strategy import Strategy
 
 ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "_work"
 _WARM_ROWS = 20_000
 
 
@@ -64,44 +69,87 @@ def one_market_state(grid: int = 1_000) -> ReplayState:
     )
 
 
-def replay_only(stream: EventColumns) -> dict:
-    """Replay every row through the replay kernel's books; time the kernel call only."""
-    one_market_state().replay(stream.take(np.arange(min(len(stream), _WARM_ROWS))))  # JIT
-    state = one_market_state()
-    t0 = time.perf_counter()
-    state.replay(stream)
-    seconds = time.perf_counter() - t0
+class _NoOp(Strategy):
+    """Subscribes to nothing: the engine never leaves the kernels."""
+
+
+class _Quoter(Strategy):
+    """Every 100 ms: cancel both quotes, then bid at the best bid for YES and, as Polymarket
+    quotes an ask, bid for NO at 1 - best ask (the complement; no inventory needed)."""
+
+    def on_start(self, ctx):
+        m = ctx.markets[0]
+        self.yes, self.no = m.yes_token_id, m.no_token_id
+        self.bid_id = self.ask_id = None
+        self.requotes = 0
+        ctx.schedule("quote", every_s=0.1)
+
+    def on_timer(self, ctx, name):
+        orders = ctx.orders
+        if self.bid_id is not None:
+            orders.cancel(self.bid_id)
+        if self.ask_id is not None:
+            orders.cancel(self.ask_id)
+        book = ctx.book(self.yes)
+        bid, ask = book.best_bid, book.best_ask
+        self.bid_id = self.ask_id = None
+        if bid is not None:
+            self.bid_id = orders.buy(self.yes, bid, 10.0, post_only=True).client_order_id
+        if ask is not None:
+            no_price = round(1.0 - ask, 2)
+            self.ask_id = orders.buy(self.no, no_price, 10.0, post_only=True).client_order_id
+        self.requotes += 1
+
+
+def _dataset(stream: EventColumns) -> Dataset:
+    """The stream as a one-day dataset under _work/ (written once per stream)."""
+    key = f"ds-{len(stream)}-{int(stream.ts_exchange_ns[0])}-{int(stream.ts_exchange_ns[-1])}"
+    root = WORK / key
+    if not (root / "dataset.json").is_file():
+        w = DatasetWriter(root, [bench_market()], {"source": "benchmarks.stream"})
+        w.write_day(STREAM_DAY, "bench-market", stream)
+    return Dataset.open(root)
+
+
+def _run(strategy: Strategy, stream: EventColumns) -> dict:
+    venue = VenueConfig(latency=LatencyConfig(order_entry_ms=10.0, ack_ms=10.0))
+    warm = _dataset(stream.take(np.arange(min(len(stream), _WARM_ROWS))))
+    Backtest(strategy=type(strategy)(), data=warm, venue=venue).run()  # JIT, caches
+    res = Backtest(strategy=strategy, data=_dataset(stream), venue=venue).run()
+    s = res.summary
     return {
-        "events": len(stream),
-        "seconds": seconds,
-        "engine": "exchange_mock.replay_stats kernel",
-        "rows_applied": int(state.events.sum()),
+        "events": int(s["Events"]),
+        "seconds": float(s["Wall time [s]"]),
+        "engine": "exchange_mock.Backtest (SimVenue + Executor + Engine)",
+        "orders": int(s["Orders"]),
+        "fills": int(s["Fills"]),
     }
 
 
+def replay_only(stream: EventColumns) -> dict:
+    """Every row through the exchange book and the strategy's local book, no strategy action."""
+    return _run(_NoOp(), stream)
+
+
 def quote_100ms(stream: EventColumns) -> dict:
-    """Python quoter through the full executor path: waits for the clobsim engine."""
-    raise NotImplementedError("clobsim engine pending")
+    """A plain Python quoter through the executor, re-quoting both sides every 100 ms."""
+    q = _Quoter()
+    out = _run(q, stream)
+    out["requotes"] = q.requotes
+    return out
 
 
 # A fresh interpreter: import the kernels and replay a tiny stream (a snapshot and changes).
 _JIT_PROBE = """
-import numpy as np
-from benchmarks.clobsim_runs import one_market_state
-from sim.marketdata import EventColumns
-n = 64
-k = np.full(n, 3); k[0] = 1; k[1:9] = 2; k[40::7] = 4
-side = np.where(np.arange(n) % 2 == 0, 1, -1); side[0] = 0
-price = np.where(side > 0, 0.40, 0.60) - side * 0.01 * (np.arange(n) % 5); price[0] = 0.0
-ts = np.arange(n) * 1_000_000 + 1
-cols = EventColumns.from_arrays(
-    ("1", "2"), ts_exchange_ns=ts, ts_recv_ns=ts,
-    seq=np.arange(1, n + 1), asset=np.zeros(n), kind=k, side=side, price=price,
-    size=np.where(k == 1, 0.0, 100.0),
-)
-s = one_market_state()
-s.replay(cols)
-assert s.events.sum() == n
+import tempfile
+from benchmarks.clobsim_runs import _NoOp, _Quoter
+from benchmarks.stream import STREAM_DAY, bench_market, make_stream
+from exchange_mock import Backtest
+from sim.marketdata import DatasetWriter
+with tempfile.TemporaryDirectory() as d:
+    DatasetWriter(d, [bench_market()]).write_day(STREAM_DAY, "m", make_stream(2_000, seed=3))
+    Backtest(strategy=_Quoter(), data=d).run()
+    Backtest(strategy=_NoOp(), data=d).run()
 """
 
 

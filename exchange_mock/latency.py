@@ -7,7 +7,7 @@ the venue's seeded generator, so the same seed gives the same latencies.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,13 +17,15 @@ from sim.errors import ConfigError
 @dataclass(frozen=True, slots=True)
 class ConstantLatency:
     ms: float = 0.0
+    _ns: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not (self.ms >= 0 and math.isfinite(self.ms)):
             raise ConfigError("ms", f"latency must be >= 0 ms, got {self.ms!r}")
+        object.__setattr__(self, "_ns", round(self.ms * 1e6))
 
     def sample_ns(self, rng: np.random.Generator) -> int:
-        return round(self.ms * 1e6)
+        return self._ns
 
     @property
     def median_ms(self) -> float:

@@ -268,10 +268,15 @@ class SimVenue:
         ex = self._ex
         while True:
             if ex.batch >= self._loaded_end() and not self._load_next_day():
-                self.clob.advance_to(t_ns)
-                self._check_orders(t_ns)
+                if self.clob.advance_to(t_ns):
+                    self._check_orders(t_ns)
                 return t_ns
             ev = self._batch(ex.batch)
+            if ex.row < len(ev) and ev.ts_exchange_ns[ex.row] > t_ns:
+                # no row due yet: skip the kernel call (the common case between quotes)
+                if self.clob.advance_to(t_ns):
+                    self._check_orders(t_ns)
+                return t_ns if not self._pending else min(t_ns, self._pending[0][0])
             stop = self.clob.apply_rows(ev, ex.row, until_ns=t_ns)
             ex.row = stop.next_row
             if stop.stop == codes.STOP_END:
@@ -279,8 +284,8 @@ class SimVenue:
                 ex.row = 0
                 continue
             if stop.stop == codes.STOP_TIME:
-                self.clob.advance_to(t_ns)  # GTD expiries between rows
-                self._check_orders(t_ns)
+                if self.clob.advance_to(t_ns):  # GTD expiries between rows
+                    self._check_orders(t_ns)
                 return t_ns if not self._pending else min(t_ns, self._pending[0][0])
             # a fill, an expiry or a resolution at the row just applied
             t_row = int(ev.ts_exchange_ns[max(ex.row - 1, 0)])
@@ -297,7 +302,9 @@ class SimVenue:
         heapq.heappush(self._pending, (deliver_ns, next(self._seq), event))
 
     def _emit_fills(self, fills: np.ndarray, t_ns: int, deliver_ns: int | None = None) -> None:
-        if deliver_ns is None and len(fills):
+        if not len(fills):
+            return
+        if deliver_ns is None:
             deliver_ns = t_ns + self._ack.sample_ns(self._rng)
         for f in fills:
             oid = int(f["order_id"])
@@ -328,16 +335,18 @@ class SimVenue:
         """Emit an OrderUpdate for each of our orders whose status the kernel changed."""
         if not self._open:
             return
+        clob = self.clob
         deliver = None
-        for oid, (status, filled) in list(self._open.items()):
-            view = self.clob.order(oid)
-            if view.status is status and view.filled == filled:
+        for oid, (code, filled) in list(self._open.items()):
+            now_code = clob.order_status_code(oid)
+            now_filled = clob.order_filled(oid)
+            if now_code == code and now_filled == filled:
                 continue
-            if view.status.terminal:
+            if codes.STATUS[now_code].terminal:
                 del self._open[oid]
             else:
-                self._open[oid] = (view.status, view.filled)
-            if view.status is not status:
+                self._open[oid] = (now_code, now_filled)
+            if now_code != code:
                 if deliver is None:
                     deliver = t_ns + self._ack.sample_ns(self._rng)
                 self._push(deliver, OrderUpdate(t_ns, deliver, self._state(oid)))
@@ -438,7 +447,8 @@ class SimVenue:
             self._oid_of_cid[order.client_order_id] = res.order_id
         if res.accepted:
             if not res.status.terminal:
-                self._open[res.order_id] = (res.status, self.clob.order(res.order_id).filled)
+                oid = res.order_id
+                self._open[oid] = (self.clob.order_status_code(oid), self.clob.order_filled(oid))
             self._emit_fills(res.fills, arrival, deliver_ns=response)
         self._finish("place", now, response, deadline_s, effect)
         if not res.accepted:
@@ -469,7 +479,7 @@ class SimVenue:
         acks = []
         for oid in list(self._open):
             if self.clob.cancel(oid):
-                self._open.pop(oid, None)
+                del self._open[oid]
                 acks.append(CancelAck(self._cid_of_oid[oid], f"sim-o{oid}", True))
         self._finish("cancel_all", now, response, deadline_s, effect)
         return acks

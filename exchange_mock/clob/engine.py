@@ -23,6 +23,7 @@ from exchange_mock.clob.state import (
     ASK,
     BID,
     C_N_ORDERS,
+    C_NEXT_EXPIRY,
     MF_FEE_EXP,
     MF_FEE_RATE,
     MF_MIN_SIZE,
@@ -135,6 +136,7 @@ class SimBook:
             self._asset_index[m.no_token_id] = 2 * i + 1
         self.a.acct[A_CASH] = cash_usdc
         self._assets = tuple(t for m in self.markets for t in (m.yes_token_id, m.no_token_id))
+        self._checked_assets: object = None
 
     # --- lookups -----------------------------------------------------------
     def asset(self, asset: int | str) -> int:
@@ -168,8 +170,10 @@ class SimBook:
         ``until_ns``, or after ``max_rows`` rows.
         """
         assets = getattr(ev, "assets", None)
-        if assets is not None and tuple(assets) != self._assets:
-            raise ValueError("event asset table differs from this book's markets")
+        if assets is not None and assets is not self._checked_assets:
+            if tuple(assets) != self._assets:
+                raise ValueError("event asset table differs from this book's markets")
+            self._checked_assets = assets  # the same table object is not compared again
         n = len(ev.ts_exchange_ns)
         end = n if max_rows is None else min(n, start + max_rows)
         a = self.a
@@ -184,7 +188,16 @@ class SimBook:
     def advance_to(self, now_ns: int) -> int:
         """Expire GTD orders due at ``now_ns`` (no rows needed); return how many."""
         a = self.a
+        if a.ctr[C_NEXT_EXPIRY] > now_ns:
+            return 0  # no GTD order is due: skip the kernel call
         return int(expire_orders(a.oi, a.active, a.ctr, a.mkt_i, int(now_ns)))
+
+    def order_status_code(self, order_id: int) -> int:
+        """The kernel's status code of an order (``codes.S_*``), without building a view."""
+        return int(self.a.oi[order_id, OI_STATUS])
+
+    def order_filled(self, order_id: int) -> float:
+        return float(self.a.of[order_id, OF_FILLED])
 
     def resolve(self, market: int, yes_payout: float) -> float:
         """Resolve a market: cancel its orders, settle positions; return USDC paid."""

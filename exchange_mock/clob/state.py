@@ -103,6 +103,10 @@ FILL_DTYPE = np.dtype(
 )
 
 
+_NO_FILLS = np.zeros(0, dtype=FILL_DTYPE)
+_NO_FILLS.flags.writeable = False
+
+
 def grid_for_ticks(ticks: list[float] | tuple[float, ...]) -> int:
     """Slots per unit price: 1,000 when every tick >= 0.001, else 10,000."""
     finest = min(ticks) if ticks else 0.01
@@ -182,6 +186,8 @@ class ClobArrays:
     def drain_fills(self) -> np.ndarray:
         """The fills recorded since the last drain, as FILL_DTYPE records."""
         n = int(self.ctr[C_N_FILLS])
+        if n == 0:
+            return _NO_FILLS
         out = np.zeros(n, dtype=FILL_DTYPE)
         if n:
             fi = self.fill_i[:n]
