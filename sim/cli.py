@@ -7,6 +7,7 @@ Imports are done inside the commands so ``clobsim --help`` stays fast.
 Commands:
   clobsim synth --out DIR [--days N --seed S --intensity X ...]
   clobsim summary DATASET [--csv FILE]
+  clobsim backtest CONFIG.toml [--out DIR]
   clobsim demo
 """
 
@@ -21,7 +22,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from sim.errors import ClobsimError
+from sim.errors import ClobsimError, ConfigError
 
 #: Where `make demo` keeps the generated week (git-ignored, regenerated when missing).
 DEMO_DATA = Path("data/generated/week")
@@ -141,6 +142,30 @@ def _fingerprint(config: object) -> str:
     return hashlib.sha256(f"{SCHEMA_VERSION}:{body}".encode()).hexdigest()[:16]
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from exchange_mock import Backtest
+    from sim.backtest_config import load_backtest_config
+    from sim.strategy_loader import load_strategy
+
+    cfg, base = load_backtest_config(args.config)
+    if cfg.strategy is None:
+        raise ConfigError("strategy", "the config has no [strategy] table")
+    strategy = load_strategy(cfg.strategy, base)
+    result = Backtest.from_config(cfg, strategy, progress=not args.quiet).run()
+    console = Console()
+    console.print(result.summary.to_string())
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("orders", "fills", "positions", "equity", "refusals"):
+            getattr(result, name).to_csv(out / f"{name}.csv", index=name == "equity")
+        result.summary.to_frame("value").to_csv(out / "summary.csv")
+        console.print(f"results written to {out}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clobsim", description=__doc__.split("\n")[0])
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -155,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", help="dataset folder (with dataset.json)")
     p.add_argument("--csv", default=None, help="also write the per-market table here")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("backtest", help="run a strategy over recorded data (TOML config)")
+    p.add_argument("config", help="backtest config (see docs/config.md)")
+    p.add_argument("--out", default=None, help="folder for the result tables (CSV)")
+    p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("demo", help="generate the demo week (cached) and summarise it")
     p.add_argument("--data", default=str(DEMO_DATA), help=f"dataset folder (default {DEMO_DATA})")
