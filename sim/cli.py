@@ -76,8 +76,15 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_summary(dataset: Path, csv: Path | None, quiet: bool) -> None:
+def _console():
+    """A console wide enough for the tables even when output is piped (CI logs, files)."""
     from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=140)
+
+
+def _print_summary(dataset: Path, csv: Path | None, quiet: bool) -> None:
     from rich.progress import Progress
 
     from exchange_mock.replay_summary import summarize
@@ -86,7 +93,7 @@ def _print_summary(dataset: Path, csv: Path | None, quiet: bool) -> None:
 
     ds = Dataset.open(dataset)
     days = ds.days()
-    console = Console()
+    console = _console()
     with Progress(console=console, disable=quiet, transient=True) as progress:
         task = progress.add_task("replaying", total=len(days))
 
@@ -143,8 +150,6 @@ def _fingerprint(config: object) -> str:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from exchange_mock import Backtest
     from sim.backtest_config import load_backtest_config
     from sim.strategy_loader import load_strategy
@@ -154,7 +159,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise ConfigError("strategy", "the config has no [strategy] table")
     strategy = load_strategy(cfg.strategy, base)
     result = Backtest.from_config(cfg, strategy, progress=not args.quiet).run()
-    console = Console()
+    console = _console()
     console.print(result.summary.to_string())
     if args.out:
         out = Path(args.out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 _WINDOW_SUFFIX = re.compile(r"-\d{9,}$")
@@ -28,7 +29,7 @@ def series_table(markets: pd.DataFrame) -> Table:
         "top-5 depth [shares]",
         "resolved YES/NO",
     ):
-        table.add_column(col, justify="left" if col == "market" else "right")
+        table.add_column(escape(col), justify="left" if col == "market" else "right")
     if markets.empty:
         return table
     df = markets.assign(series=markets["market"].map(series_of))
@@ -52,7 +53,7 @@ def series_table(markets: pd.DataFrame) -> Table:
 def group_table(groups: pd.DataFrame) -> Table:
     table = Table(title="Multi-outcome (neg-risk) groups: sum of YES best asks")
     for col in groups.columns:
-        table.add_column(col, justify="left" if col == "event_id" else "right")
+        table.add_column(escape(col), justify="left" if col == "event_id" else "right")
     for _, row in groups.iterrows():
         table.add_row(
             *[
