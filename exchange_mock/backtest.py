@@ -27,6 +27,7 @@ from sim.errors import ConfigError
 from sim.executor import Executor, ExecutorConfig
 from sim.marketdata import Dataset, day_start_ns
 from sim.results import BacktestResult, EquityRecorder, build_result
+from sim.risk import RiskConfig, RiskManager
 from sim.strategy import Strategy
 
 _QUEUE = {
@@ -52,6 +53,7 @@ class Backtest:
         seed: int = 0,
         venue: VenueConfig | None = None,
         executor: ExecutorConfig | None = None,
+        risk: RiskConfig | None = None,
         equity_interval_s: float = 60.0,
         fault_hook: FaultHook | None = None,
         progress: bool = False,
@@ -66,6 +68,7 @@ class Backtest:
             equity_interval_s=equity_interval_s,
             venue=venue or VenueConfig(),
             executor=executor or ExecutorConfig(),
+            risk=risk or RiskConfig(),
         )
         self.strategy = strategy
         self._dataset = data if isinstance(data, Dataset) else None
@@ -80,8 +83,14 @@ class Backtest:
         return cls(
             strategy=strategy, data=d.path, cash_usdc=config.cash_usdc, start=d.start,
             end=d.end, markets=d.markets, seed=config.seed, venue=config.venue,
-            executor=config.executor, equity_interval_s=config.equity_interval_s, **kw,
+            executor=config.executor, risk=config.risk,
+            equity_interval_s=config.equity_interval_s, **kw,
         )  # fmt: skip
+
+    def _risk(self, cfg: BacktestConfig, now_ns: int) -> RiskManager | None:
+        if not cfg.risk.enabled:
+            return None
+        return RiskManager(cfg.risk, clock_start_ns=now_ns, start_equity_usdc=cfg.cash_usdc)
 
     def run(self) -> BacktestResult:
         cfg = self.config
@@ -114,13 +123,10 @@ class Backtest:
         clock.advance_to(max(first_ns, clock.now_ns()))
         end_ns = day_start_ns(last + dt.timedelta(days=1))
 
-        def top(asset_id: str) -> tuple[float | None, float | None]:
-            v = venue.book(asset_id)
-            return v.best_bid, v.best_ask
-
         executor = Executor(
-            venue, clock, cash_usdc=cfg.cash_usdc, config=cfg.executor, top_of_book=top
-        )
+            venue, clock, cash_usdc=cfg.cash_usdc, config=cfg.executor, books=venue.book,
+            markets=venue.markets(), risk=self._risk(cfg, clock.now_ns()), seed=cfg.seed,
+        )  # fmt: skip
         ctx = EngineContext(
             clock=clock, executor=executor, feed=venue, markets=venue.markets(),
             log=logging.getLogger(f"clobsim.strategy.{self.strategy.display_name}"),

@@ -14,6 +14,7 @@ from typing import Any
 from sim.config_loader import from_mapping, load_toml
 from sim.errors import ConfigError
 from sim.executor import ExecutorConfig
+from sim.risk import RiskConfig
 
 QUEUE_MODELS = ("conservative", "clamped", "probabilistic")
 
@@ -94,6 +95,7 @@ class BacktestConfig:
     equity_interval_s: float = 60.0
     venue: VenueConfig = field(default_factory=VenueConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
 
     def __post_init__(self) -> None:
         if not self.cash_usdc > 0:

@@ -79,6 +79,7 @@ class Engine:
         if self._started:
             return
         self._started = True
+        self.executor.install_timer()
         if self._sample_equity is not None and self._equity_interval_s > 0:
             self.clock.schedule(EQUITY_TIMER, self.clock.now_ns(), every_s=self._equity_interval_s)
         self.strategy.on_start(self.ctx)
@@ -98,6 +99,8 @@ class Engine:
             for timer in clock.pop_due(clock.now_ns()):
                 if timer.name == EQUITY_TIMER:
                     self._sample_equity(clock.now_ns())
+                elif timer.callback is not None:
+                    timer.callback(timer)  # framework timers (executor checks)
                 else:
                     self.stats.count("on_timer")
                     strategy.on_timer(ctx, timer.name)
@@ -137,8 +140,7 @@ class Engine:
                 self.stats.count("on_trade")
                 strategy.on_trade(ctx, ev)
         elif isinstance(ev, MarketResolved):
-            for asset in ev.asset_ids:
-                self.executor.tracker.settle(asset, ev.payout(asset))
+            self.executor.on_resolved(ev)
             self.stats.count("on_resolved")
             strategy.on_resolved(ctx, ev)
         elif isinstance(ev, ConnectionState):

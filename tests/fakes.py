@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sim.clock import SimClock
 from sim.events import FillEvent, OrderUpdate, VenueEvent
@@ -44,6 +44,8 @@ class FakeVenue:
     latency_s: float = 0.0
     reject_reason: str = ""
     timeout_next: bool = False
+    cash_usdc: float = 1_000.0
+    balance_error: Exception | None = None
     name: str = "fake"
 
     def __post_init__(self) -> None:
@@ -55,6 +57,9 @@ class FakeVenue:
         self.subscribed: set[str] = set()
         self.books: dict[str, FakeBook] = {}
         self._trade = 0
+        self.place_calls = 0
+        self.place_faults: list[tuple[str, Exception]] = []
+        self.cancel_all_calls = 0
 
     # MarketFeed
     def advance(self, until_ns: int) -> list[VenueEvent]:
@@ -79,28 +84,29 @@ class FakeVenue:
         return self.market_list
 
     def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck:
+        """Faults queued in ``place_faults`` as ("before" | "after", exception): "after"
+        registers the order first (accepted, answer lost)."""
+        self.place_calls += 1
+        fault = self.place_faults.pop(0) if self.place_faults else None
         self.clock.sleep(min(self.latency_s, deadline_s))
         if self.timeout_next:
             self.timeout_next = False
             raise VenueTimeout("no answer", call="place")
+        if fault is not None and fault[0] == "before":
+            raise fault[1]
+        now = self.clock.now_ns()
+        if order.client_order_id in self.orders:
+            return OrderAck(order.client_order_id, None, False, OrderStatus.REJECTED,
+                            "duplicated", "order is invalid. Duplicated.", now)  # fmt: skip
         if self.reject_reason:
             raise VenueRejected("refused", reason=self.reject_reason, call="place")
         vid = f"v{len(self.orders) + 1}"
         self.orders[order.client_order_id] = OrderState(
-            order.client_order_id,
-            vid,
-            order.asset_id,
-            order.side,
-            order.price,
-            order.size_shares,
-            0.0,
-            OrderStatus.OPEN,
-            order.order_type,
-            self.clock.now_ns(),
-        )
-        return OrderAck(
-            order.client_order_id, vid, True, OrderStatus.OPEN, ts_ns=self.clock.now_ns()
-        )
+            order.client_order_id, vid, order.asset_id, order.side, order.price,
+            order.size_shares, 0.0, OrderStatus.OPEN, order.order_type, now)  # fmt: skip
+        if fault is not None and fault[0] == "after":
+            raise fault[1]
+        return OrderAck(order.client_order_id, vid, True, OrderStatus.OPEN, ts_ns=now)
 
     def fill(
         self,
@@ -132,25 +138,30 @@ class FakeVenue:
 
     def cancel(self, client_order_id: str, *, deadline_s: float) -> CancelAck:
         o = self.orders.get(client_order_id)
-        if o is None:
+        if o is None or o.status.terminal:
             return CancelAck(client_order_id, "", False, "not_found")
+        o = replace(o, status=OrderStatus.CANCELED)
+        self.orders[client_order_id] = o
         self.pending.append(OrderUpdate(self.clock.now_ns(), self.clock.now_ns(), o))
         return CancelAck(client_order_id, o.venue_order_id, True)
 
     def cancel_all(self, *, deadline_s: float) -> list[CancelAck]:
+        self.cancel_all_calls += 1
         return [self.cancel(c, deadline_s=deadline_s) for c in list(self.orders)]
 
     def get_order(self, client_order_id: str, *, deadline_s: float) -> OrderState | None:
         return self.orders.get(client_order_id)
 
     def open_orders(self, *, deadline_s: float) -> list[OrderState]:
-        return list(self.orders.values())
+        return [o for o in self.orders.values() if not o.status.terminal]
 
     def fills(self, since_ns: int, *, deadline_s: float) -> list[Fill]:
         return []
 
     def balance(self, *, deadline_s: float) -> Balance:
-        return Balance(0.0, 0.0, self.clock.now_ns())
+        if self.balance_error is not None:
+            raise self.balance_error
+        return Balance(self.cash_usdc, self.cash_usdc, self.clock.now_ns())
 
     def set_event_sink(self, sink) -> None:
         raise NotImplementedError("the fake venue is polled through advance()")

@@ -11,6 +11,7 @@ from exchange_mock import Backtest
 from sim.backtest_config import LatencyConfig, VenueConfig
 from sim.errors import ConfigError
 from sim.marketdata import DatasetWriter, EventColumns, EventKind, asset_table, day_start_ns
+from sim.risk import RiskConfig
 from sim.strategy import Strategy
 from sim.types import OrderType
 from tests.helpers import DAY, make_market
@@ -64,7 +65,15 @@ class TakerThenMaker(Strategy):
 
 
 def run(root: Path, **kw):
+    # breakers off: risk per trade (4 % of 100 USDC) would refuse these orders by design
+    kw.setdefault("risk", RiskConfig(enabled=False))
     return Backtest(strategy=TakerThenMaker(), data=root, cash_usdc=100.0, **kw).run()
+
+
+def test_risk_per_trade_refuses_an_order_above_four_percent(tmp_path: Path) -> None:
+    res = Backtest(strategy=TakerThenMaker(), data=write_dataset(tmp_path), cash_usdc=100.0).run()
+    assert res.refusals.reason.tolist()[:1] == ["risk_per_trade"]
+    assert len(res.fills) == 0 or res.fills.notional_usdc.max() <= 4.0 + 1e-9
 
 
 def test_taker_and_maker_fills_reconcile_with_the_venue(tmp_path: Path) -> None:
@@ -100,9 +109,17 @@ def test_latency_moves_the_taker_price(tmp_path: Path) -> None:
     root = write_dataset(tmp_path)
     fast = run(root, venue=VenueConfig(latency=LatencyConfig(order_entry_ms=0, ack_ms=0)))
     assert fast.fills.iloc[0].price == 0.52
-    # with 10 s of entry latency the order arrives late but the book still has 0.52
-    slow = run(root, venue=VenueConfig(latency=LatencyConfig(order_entry_ms=10_000, ack_ms=1)))
+    # with 3 s of entry latency the order arrives late but the book still has 0.52
+    slow = run(root, venue=VenueConfig(latency=LatencyConfig(order_entry_ms=3_000, ack_ms=1)))
     assert slow.fills.iloc[0].time > fast.fills.iloc[0].time
+
+
+def test_calls_slower_than_their_deadline_time_out_and_refuse_new_risk(tmp_path: Path) -> None:
+    """10 s of latency against 5 s deadlines: the balance check times out, nothing is sent."""
+    root = write_dataset(tmp_path)
+    res = run(root, venue=VenueConfig(latency=LatencyConfig(order_entry_ms=10_000, ack_ms=1)))
+    assert len(res.fills) == 0
+    assert set(res.refusals.reason) == {"balance_unknown"}
 
 
 def test_bad_arguments_are_refused_with_the_key(tmp_path: Path) -> None:

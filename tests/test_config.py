@@ -26,8 +26,8 @@ queue_model = "probabilistic"
 [venue.latency]
 order_entry_ms = {{ median_ms = 20.0, p95_ms = 60.0 }}
 ack_ms = 5
-[executor]
-place_deadline_s = 2.0
+[executor.deadlines]
+place = 2.0
 """
 
 STRATEGY = """
@@ -61,7 +61,7 @@ def test_good_config_loads_with_types(tmp_path: Path) -> None:
     assert cfg.cash_usdc == 500.0 and cfg.seed == 3
     assert cfg.venue.latency.order_entry_ms == {"median_ms": 20.0, "p95_ms": 60.0}
     assert cfg.venue.latency.ack_ms == 5.0
-    assert cfg.executor.place_deadline_s == 2.0
+    assert cfg.executor.deadlines.place == 2.0
     assert base == tmp_path.resolve()
 
 

@@ -1,44 +1,68 @@
-"""The executor: the only path from a strategy to a venue.
+"""The executor: the only path from a strategy to a venue, and where safety lives.
 
-Every call carries a deadline, every order is tracked by its client order id
-before it is sent, and every refusal comes back as an ``OrderAck`` with a
-machine-readable ``reason`` (also kept in ``refusals`` for reports). The
-guards of the readiness review (retries, balance and funds checks, slippage
-bounds, kill switch, limits, journal) wrap this same order path.
+Every NO-GO item of the readiness review is handled here, below every
+strategy, the same way in backtest, paper and live:
+
+* every venue call has a deadline and a token bucket (``calls.VenueCaller``);
+* transient failures are retried with backoff and jitter on the clock; a
+  placement whose answer was lost is first looked up by client order id and
+  re-sent (the same order, the same id) only if it did not land;
+* the balance is real, cached for ``balance_ttl_s`` and refreshed after fills;
+  an unknown or zero balance refuses new risk instead of being trusted;
+* funds are pre-checked (notional + taker fee + what open orders reserve);
+* marketable orders carry a worst acceptable price from ``max_slippage``, and
+  every fill's slippage is measured, alerted and counted by a breaker;
+* the kill switch (a file or an API call) is checked before every order and
+  halts: no new orders, every open order cancelled until confirmed;
+* limits per order, market, total, open orders and day; risk breakers;
+* every state change is journaled before it is acted on; a journal that
+  cannot be written refuses new risk (fail closed).
+
+Refusals are ``OrderAck``s with a machine-readable ``reason``, also kept in
+``refusals`` so reports can count them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sim.clock import Clock
-from sim.errors import ConfigError
-from sim.events import FillEvent, OrderUpdate
-from sim.executor.tracker import OrderTracker, TrackedOrder
-from sim.types import OrderAck, OrderRequest, OrderState, OrderStatus, OrderType, Side
-from sim.venue import Venue, VenueError, VenueRejected
+from sim.clock import Clock, Timer
+from sim.events import FillEvent, MarketResolved, OrderUpdate
+from sim.executor.alerts import Alert, Alerter, FanOutAlerter, LogAlerter, MemoryAlerter
+from sim.executor.calls import RateLimitedLocally, VenueCaller
+from sim.executor.codec import (
+    fill_from_dict,
+    fill_to_dict,
+    request_from_dict,
+    request_to_dict,
+    state_to_dict,
+)
+from sim.executor.config import ExecutorConfig
+from sim.executor.pnl import PnlLedger
+from sim.executor.tracker import EPS_SHARES, OrderTracker, TrackedOrder
+from sim.executor.trading_state import KillSwitch, TradingState
+from sim.journal import Journal, JournalError, MemoryJournal
+from sim.strategy import BookView
+from sim.types import (
+    Balance,
+    MarketInfo,
+    OrderAck,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    Side,
+    taker_fee_usdc,
+)
+from sim.venue import Venue, VenueError, VenueRejected, VenueTimeout, VenueUnavailable
 
-#: (best_bid, best_ask) of an asset as the strategy sees it, None for an empty side.
-TopOfBook = Callable[[str], tuple[float | None, float | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutorConfig:
-    """Deadlines per call kind (seconds) and the client order id prefix."""
-
-    place_deadline_s: float = 5.0
-    cancel_deadline_s: float = 5.0
-    query_deadline_s: float = 5.0
-    client_id_prefix: str = "cs"
-
-    def __post_init__(self) -> None:
-        for key in ("place_deadline_s", "cancel_deadline_s", "query_deadline_s"):
-            value = getattr(self, key)
-            if not (isinstance(value, int | float) and 0 < value <= 300):
-                raise ConfigError(f"executor.{key}", f"must be in (0, 300] seconds, got {value!r}")
-        if not self.client_id_prefix.isalnum():
-            raise ConfigError("executor.client_id_prefix", "must be letters and digits only")
+NS = 1_000_000_000
+DAY_NS = 86_400 * NS
+#: how often the executor re-checks kill switch, breakers, equity and lost orders
+CHECK_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +80,20 @@ class Refusal:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class SlippageRecord:
+    ts_ns: int
+    client_order_id: str
+    asset_id: str
+    side: Side
+    expected_price: float
+    fill_price: float
+    size_shares: float
+    excess_per_share: float  # > 0 is worse than expected
+
+
 class Executor:
-    """Routes strategy orders to a ``Venue`` and keeps the books of what happened."""
+    """Routes strategy orders to a ``Venue`` through every safety check."""
 
     def __init__(
         self,
@@ -66,180 +102,760 @@ class Executor:
         *,
         cash_usdc: float,
         config: ExecutorConfig | None = None,
-        top_of_book: TopOfBook | None = None,
+        books: Callable[[str], BookView] | None = None,
+        markets: Sequence[MarketInfo] | None = None,
+        journal: Journal | None = None,
+        risk: object | None = None,
+        alerter: Alerter | None = None,
+        seed: int = 0,
     ) -> None:
         self.venue = venue
         self.clock = clock
-        self.config = config or ExecutorConfig()
+        self.config = cfg = config or ExecutorConfig()
         self.tracker = OrderTracker(cash_usdc)
+        self.journal = journal if journal is not None else MemoryJournal()
+        self.risk = risk
+        self.memory_alerts = MemoryAlerter()
+        self.alerter = FanOutAlerter(self.memory_alerts, alerter or LogAlerter())
+        self.caller = VenueCaller(clock, cfg, seed)
+        self.kill_switch = KillSwitch(cfg.kill_switch_path)
+        self.state = TradingState.ACTIVE
+        self.state_reason = ""
         self.refusals: list[Refusal] = []
-        self._top = top_of_book
+        self.slippage: list[SlippageRecord] = []
+        self.halts: list[tuple[int, str]] = []
+        self.lost: set[str] = set()  # orders whose placement outcome is still unknown
+        self._books = books
+        self._markets = {
+            a: m for m in (markets or venue.markets()) for a in (m.yes_token_id, m.no_token_id)
+        }
+        self.pnl = PnlLedger({a: m.condition_id for a, m in self._markets.items()})
         self._next_id = 0
+        self._balance: Balance | None = None
+        self._balance_dirty = True
+        self._balance_alerted = ""
+        self._excess_slippage_today = 0
+        self._orders_today = 0
+        self._day = clock.now_ns() // DAY_NS
+        self._cancel_pending = False
         self.on_order_change: Callable[[TrackedOrder], None] | None = None
+        self._timer: Timer | None = None
 
-    # -- the strategy's side (OrderGateway) -------------------------------------------
+    # =============================================================== strategy side
     def buy(
-        self,
-        asset_id: str,
-        price: float,
-        size_shares: float,
-        *,
-        order_type: OrderType = OrderType.GTC,
-        post_only: bool = False,
+        self, asset_id: str, price: float, size_shares: float, *,
+        order_type: OrderType = OrderType.GTC, post_only: bool = False,
         expire_ns: int | None = None,
-    ) -> OrderAck:
-        return self.submit(Side.BUY, asset_id, price, size_shares, order_type, post_only, expire_ns)
+    ) -> OrderAck:  # fmt: skip
+        return self.submit(Side.BUY, asset_id, price, size_shares, order_type, post_only,
+                           expire_ns)  # fmt: skip
 
     def sell(
-        self,
-        asset_id: str,
-        price: float,
-        size_shares: float,
-        *,
-        order_type: OrderType = OrderType.GTC,
-        post_only: bool = False,
+        self, asset_id: str, price: float, size_shares: float, *,
+        order_type: OrderType = OrderType.GTC, post_only: bool = False,
         expire_ns: int | None = None,
-    ) -> OrderAck:
-        return self.submit(
-            Side.SELL, asset_id, price, size_shares, order_type, post_only, expire_ns
-        )
+    ) -> OrderAck:  # fmt: skip
+        return self.submit(Side.SELL, asset_id, price, size_shares, order_type, post_only,
+                           expire_ns)  # fmt: skip
 
     def submit(
-        self,
-        side: Side,
-        asset_id: str,
-        price: float,
-        size_shares: float,
-        order_type: OrderType = OrderType.GTC,
-        post_only: bool = False,
+        self, side: Side, asset_id: str, price: float, size_shares: float,
+        order_type: OrderType = OrderType.GTC, post_only: bool = False,
         expire_ns: int | None = None,
-    ) -> OrderAck:
+    ) -> OrderAck:  # fmt: skip
         now = self.clock.now_ns()
+        self._roll_day(now)
         cid = self._new_client_id()
         try:
-            request = OrderRequest(
-                cid,
-                asset_id,
-                side,
-                float(price),
-                float(size_shares),
-                order_type,
-                post_only,
-                expire_ns,
-            )
+            request = OrderRequest(cid, asset_id, side, float(price), float(size_shares),
+                                   order_type, post_only, expire_ns)  # fmt: skip
         except ValueError as exc:
-            return self._refuse_raw(
-                now, cid, asset_id, side, price, size_shares, "invalid_order", str(exc)
-            )
-        expected = None
-        if self._top is not None:
-            bid, ask = self._top(asset_id)
-            expected = ask if side is Side.BUY else bid
-        order = self.tracker.add(request, now, expected)
+            return self._refuse(now, cid, asset_id, side, price, size_shares, "invalid_order",
+                                str(exc))  # fmt: skip
+        market = self._markets.get(asset_id)
+        if market is None:
+            return self._refuse_req(now, request, "unknown_asset", f"asset {asset_id} unknown")
+        expected = self._expected_price(asset_id, side)
+        reason, message, request = self._pre_trade(now, request, market, expected)
+        if reason:
+            return self._refuse_req(now, request, reason, message)
         try:
-            ack = self.venue.place(request, deadline_s=self.config.place_deadline_s)
-        except VenueRejected as exc:
-            self._refused(order, "venue", exc.reason, str(exc))
-            return OrderAck(
-                cid, None, False, OrderStatus.REJECTED, exc.reason, str(exc), self.clock.now_ns()
-            )
-        except VenueError as exc:
-            # The answer is lost: the order may or may not exist at the venue.
-            self.tracker.mark(order, OrderStatus.UNKNOWN, type(exc).__name__, self.clock.now_ns())
-            self._changed(order)
-            return OrderAck(
-                cid,
-                None,
-                False,
-                OrderStatus.UNKNOWN,
-                "outcome_unknown",
-                str(exc),
-                self.clock.now_ns(),
-            )
-        if not ack.accepted:
-            self._refused(order, "venue", ack.reason, ack.message)
-            return ack
-        self.tracker.on_ack(ack)
-        self._changed(order)
-        return ack
+            self.journal.append("order_new", now, cid, request_to_dict(request))
+        except JournalError as exc:
+            self._alert("critical", "journal", f"journal not writable: {exc}")
+            return self._refuse_req(now, request, "journal_unavailable", str(exc))
+        order = self.tracker.add(request, now, expected)
+        self._orders_today += 1
+        return self._place(order)
 
     def cancel(self, client_order_id: str) -> bool:
         order = self.tracker.orders.get(client_order_id)
         if order is None or order.status.terminal:
             return False
-        ack = self.venue.cancel(client_order_id, deadline_s=self.config.cancel_deadline_s)
+        try:
+            ack = self.caller.call("cancel", self.venue.cancel, client_order_id)
+        except VenueError as exc:
+            self._alert("warning", "cancel_failed", f"cancel {client_order_id}: {exc}")
+            return False
         if ack.canceled and not order.status.terminal:
-            self.tracker.mark(order, OrderStatus.CANCELED, ack.reason, self.clock.now_ns())
-            self._changed(order)
+            self._set_status(order, OrderStatus.CANCELED, "canceled")
         return ack.canceled
 
     def cancel_all(self, asset_id: str | None = None) -> int:
         targets = [
-            o.client_order_id
-            for o in self.tracker.open()
+            o.client_order_id for o in self.tracker.open()
             if asset_id is None or o.request.asset_id == asset_id
-        ]
+        ]  # fmt: skip
         return sum(self.cancel(cid) for cid in targets)
 
     def open_orders(self, asset_id: str | None = None) -> list[OrderState]:
         return [
-            o.snapshot()
-            for o in self.tracker.open()
+            o.snapshot() for o in self.tracker.open()
             if asset_id is None or o.request.asset_id == asset_id
-        ]
+        ]  # fmt: skip
 
-    # -- the venue's side ----------------------------------------------------------------
+    # =============================================================== operator side
+    def trip_kill_switch(self, reason: str = "api") -> None:
+        """Halt now: no new orders, cancel everything until the venue confirms."""
+        self.kill_switch.trip(reason)
+        self._halt(f"kill switch: {reason}")
+
+    def reset_kill_switch(self) -> None:
+        """A person resumes trading after a halt."""
+        self.kill_switch.reset()
+        now = self.clock.now_ns()
+        self._journal_safe("kill_switch", now, "reset", {"state": "ACTIVE"})
+        self.state, self.state_reason = TradingState.ACTIVE, ""
+        self._alert("info", "kill_switch", "kill switch reset by operator")
+
+    def install_timer(self) -> None:
+        """Re-check kill switch, breakers and lost orders every ``CHECK_INTERVAL_S``."""
+        if self._timer is None:
+            self._timer = self.clock.schedule(
+                "__executor__", self.clock.now_ns(), self._on_check, every_s=CHECK_INTERVAL_S
+            )
+
+    # =============================================================== restart
+    def recover(self) -> list[str]:
+        """Rebuild state from the journal, then reconcile with the venue.
+
+        Returns one line per discrepancy found and resolved, for the operator.
+        """
+        report: list[str] = []
+        n_records = 0
+        for rec in self.journal.records():
+            n_records += 1
+            self._replay(rec)
+        if self.risk is not None:
+            saved = self.journal.load_state("risk")
+            if saved is not None:
+                self.risk.restore(saved)
+        if n_records:
+            t = self.tracker
+            report.append(
+                f"journal: {n_records} records replayed, {len(t.orders)} orders, "
+                f"{len(t.fills)} fills"
+            )
+        report += self.reconcile()
+        return report
+
+    def _replay(self, rec) -> None:
+        p, kind = rec.payload, rec.kind
+        if kind == "order_new":
+            req = request_from_dict(p)
+            if req.client_order_id not in self.tracker.orders:
+                self.tracker.add(req, rec.ts_ns, None)
+            suffix = req.client_order_id.rsplit("-", 1)[-1]
+            if suffix.isdigit():
+                self._next_id = max(self._next_id, int(suffix))
+        elif kind in ("order_ack", "order_state", "order_status"):
+            order = self.tracker.orders.get(rec.key)
+            if order is not None:
+                if p.get("venue_order_id"):
+                    order.venue_order_id = p["venue_order_id"]
+                status = OrderStatus(p["status"])
+                if kind == "order_ack":
+                    order.status = self.tracker._status_after(order, status)
+                elif not order.status.terminal or status.terminal:
+                    order.status = status
+        elif kind == "fill":
+            fill = fill_from_dict(p)
+            if self.tracker.on_fill(fill) is not None:
+                self.pnl.on_fill(fill)
+        elif kind == "resolved":
+            for asset in p.get("assets", ()):
+                payout = 1.0 if asset == p.get("winner") else 0.0
+                self.tracker.settle(asset, payout)
+                self.pnl.settle(asset, payout)
+        elif kind == "kill_switch":
+            if rec.key == "HALTED":
+                self.state, self.state_reason = TradingState.HALTED, p.get("reason", "")
+            else:
+                self.state, self.state_reason = TradingState.ACTIVE, ""
+        elif kind == "trading_state":
+            self.state = TradingState(rec.key)
+            self.state_reason = p.get("reason", "")
+
+    def reconcile(self) -> list[str]:
+        """Make our books agree with the venue's: orders, fills and balance."""
+        report: list[str] = []
+        try:
+            venue_open = {s.client_order_id: s for s in
+                          self.caller.call("open_orders", self.venue.open_orders)}  # fmt: skip
+            since = min((o.submitted_ns for o in self.tracker.orders.values()), default=0)
+            venue_fills = self.caller.call("fills", self.venue.fills, since)
+        except VenueError as exc:
+            self._alert("critical", "reconcile", f"cannot reconcile with the venue: {exc}")
+            self.state, self.state_reason = TradingState.REDUCING, "reconcile_failed"
+            return [f"reconcile failed: {exc}"]
+        for fill in venue_fills:
+            if fill.client_order_id in self.tracker.orders:
+                order = self.tracker.on_fill(fill)
+                if order is not None:
+                    self.pnl.on_fill(fill)
+                    self._journal_safe("fill", self.clock.now_ns(), fill.trade_id,
+                                       fill_to_dict(fill))  # fmt: skip
+                    report.append(f"fill {fill.trade_id} of {fill.client_order_id} recovered")
+        for cid in venue_open:
+            if cid not in self.tracker.orders:
+                report.append(f"venue has open order {cid} we never journaled: cancelling")
+                with contextlib.suppress(VenueError):
+                    self.caller.call("cancel", self.venue.cancel, cid)
+        for order in list(self.tracker.open()) + [
+            self.tracker.orders[c] for c in self.lost if c in self.tracker.orders
+        ]:
+            cid = order.client_order_id
+            if cid in venue_open:
+                self.tracker.on_state(venue_open[cid], self.clock.now_ns())
+                continue
+            try:
+                state = self.caller.call("get_order", self.venue.get_order, cid)
+            except VenueError:
+                self.lost.add(cid)
+                report.append(f"order {cid}: venue did not answer, kept as lost")
+                continue
+            if state is None:
+                self._set_status(order, OrderStatus.REJECTED, "never_reached_venue")
+                report.append(f"order {cid} never reached the venue: marked rejected")
+            else:
+                before = order.status
+                self.tracker.on_state(state, self.clock.now_ns())
+                self._journal_safe("order_state", self.clock.now_ns(), cid, state_to_dict(state))
+                if order.status is not before:
+                    report.append(f"order {cid}: {before.value} -> {order.status.value}")
+            self.lost.discard(cid)
+        self._balance_dirty = True
+        b = self._balance_now()
+        if b is not None and abs(b.total_usdc - self.tracker.cash_usdc) > 0.01:
+            report.append(f"balance: venue {b.total_usdc:.4f} vs ours "
+                          f"{self.tracker.cash_usdc:.4f} USDC")  # fmt: skip
+        for line in report:
+            self._alert("warning", "reconcile", line)
+        return report
+
+    # =============================================================== venue side
     def on_venue_event(self, event: FillEvent | OrderUpdate) -> TrackedOrder | None:
         if isinstance(event, FillEvent):
-            order = self.tracker.on_fill(event.fill)
-        else:
-            order = self.tracker.on_state(event.order, event.ts_recv_ns)
+            return self._on_fill(event)
+        order = self.tracker.on_state(event.order, event.ts_recv_ns)
         if order is not None:
+            self._journal_safe("order_state", event.ts_recv_ns, order.client_order_id,
+                               state_to_dict(event.order))  # fmt: skip
+            self._verify_fok(order)
             self._changed(order)
         return order
 
-    # -- internals -------------------------------------------------------------------------
+    def on_resolved(self, event: MarketResolved) -> None:
+        for asset in event.asset_ids:
+            payout = event.payout(asset)
+            self.tracker.settle(asset, payout)
+            result = self.pnl.settle(asset, payout)
+            if result is not None and self.risk is not None:
+                self.risk.on_round_trip(self.clock.now_ns(), result,
+                                        equity_usdc=self.equity_usdc())  # fmt: skip
+        self._balance_dirty = True
+        self._journal_safe("resolved", event.ts_recv_ns, event.market,
+                           {"winner": event.winning_asset_id,
+                            "assets": list(event.asset_ids)})  # fmt: skip
+        self._save_risk()
+
+    # =============================================================== equity
+    def equity_usdc(self) -> float:
+        """Cash plus positions marked at mid (or the one side quoted, or average cost)."""
+        value = self.tracker.cash_usdc
+        for asset, shares in self.tracker.positions.items():
+            if abs(shares) > EPS_SHARES:
+                value += shares * self._mark(asset)
+        return value
+
+    def _mark(self, asset_id: str) -> float:
+        if self._books is not None:
+            b = self._books(asset_id)
+            bid, ask = b.best_bid, b.best_ask
+            if bid is not None and ask is not None:
+                return (bid + ask) / 2
+            if bid is not None or ask is not None:
+                return bid if bid is not None else ask
+        return self.pnl.avg_cost(asset_id)
+
+    # =============================================================== internals: checks
+    def _pre_trade(
+        self, now: int, req: OrderRequest, market: MarketInfo, expected: float | None
+    ) -> tuple[str, str, OrderRequest]:
+        """Every check before an order may be sent: ('', '', req) when it may go."""
+        halt = self.kill_switch.tripped()
+        if halt and self.state is not TradingState.HALTED:
+            self._halt(halt)
+        if self.state is TradingState.HALTED:
+            return "halted", f"trading halted: {self.state_reason}", req
+        reducing = self._is_reducing(req)
+        if self.state is TradingState.REDUCING and not reducing:
+            return "reducing_only", f"only position-reducing orders: {self.state_reason}", req
+        lim = self.config.limits
+        notional = req.price * req.size_shares
+        if lim.max_order_shares and req.size_shares > lim.max_order_shares:
+            return "max_order_size", f"{req.size_shares} > {lim.max_order_shares} shares", req
+        if lim.max_order_usdc and notional > lim.max_order_usdc:
+            return "max_order_usdc", f"{notional:.2f} > {lim.max_order_usdc} USDC", req
+        open_orders = self.tracker.open()
+        if lim.max_open_orders and len(open_orders) >= lim.max_open_orders:
+            return "max_open_orders", f"{len(open_orders)} open orders", req
+        if lim.max_orders_per_day and self._orders_today >= lim.max_orders_per_day:
+            return "max_orders_per_day", f"{self._orders_today} orders today", req
+        if not reducing:
+            reason = self._risk_reason(now, notional)
+            if reason:
+                return reason, f"risk breaker: {reason}", req
+            reason, message = self._position_limits(req, market, open_orders)
+            if reason:
+                return reason, message, req
+        req = self._bound_slippage(req, market, expected)
+        if req.side is Side.BUY:
+            reason, message = self._funds_check(req, market, expected, open_orders)
+        else:
+            reason, message = self._shares_check(req, open_orders)
+        return reason, message, req
+
+    def _risk_reason(self, now: int, notional: float) -> str:
+        if self.risk is None:
+            return ""
+        try:
+            reason = self.risk.allow_new_risk(now) or self.risk.check_order(
+                notional, self.equity_usdc(), now
+            )
+        except Exception as exc:  # a risk check that cannot run must not allow risk
+            self._alert("critical", "risk_check_failed", f"risk check failed: {exc!r}")
+            return "risk_check_failed"
+        if reason == "risk_check_failed":
+            self._alert("critical", "risk_check_failed", f"risk manager fault: {self.risk.fault}")
+        elif reason and reason != "risk_per_trade":
+            self._reduce(reason)  # a breaker is tripped: reduce now, not at the next check
+        return reason or ""
+
+    def _is_reducing(self, req: OrderRequest) -> bool:
+        if req.side is not Side.SELL:
+            return False
+        held = self.tracker.positions.get(req.asset_id, 0.0)
+        return req.size_shares <= held - self._reserved_sells(req.asset_id) + EPS_SHARES
+
+    def _reserved_sells(self, asset_id: str) -> float:
+        return sum(
+            o.remaining_shares for o in self.tracker.open()
+            if o.request.asset_id == asset_id and o.request.side is Side.SELL
+        )  # fmt: skip
+
+    def _position_limits(
+        self, req: OrderRequest, market: MarketInfo, open_orders: list[TrackedOrder]
+    ) -> tuple[str, str]:
+        lim = self.config.limits
+        if req.side is not Side.BUY:
+            return "", ""
+        tokens = (market.yes_token_id, market.no_token_id)
+        if lim.max_position_shares_per_market:
+            held = sum(max(self.tracker.positions.get(t, 0.0), 0.0) for t in tokens)
+            pending = sum(
+                o.remaining_shares for o in open_orders
+                if o.request.asset_id in tokens and o.request.side is Side.BUY
+            )  # fmt: skip
+            projected = held + pending + req.size_shares
+            if projected > lim.max_position_shares_per_market + EPS_SHARES:
+                return "max_position_market", (
+                    f"{projected:.2f} shares in {market.slug or market.condition_id} > "
+                    f"{lim.max_position_shares_per_market}"
+                )
+        if lim.max_total_position_usdc:
+            exposure = sum(
+                max(s, 0.0) * self._mark(a) for a, s in self.tracker.positions.items()
+            ) + sum(
+                o.remaining_shares * o.request.price for o in open_orders
+                if o.request.side is Side.BUY
+            )  # fmt: skip
+            projected = exposure + req.price * req.size_shares
+            if projected > lim.max_total_position_usdc + 1e-9:
+                return "max_position_total", (
+                    f"{projected:.2f} USDC exposure > {lim.max_total_position_usdc}"
+                )
+        return "", ""
+
+    def _expected_price(self, asset_id: str, side: Side) -> float | None:
+        if self._books is None:
+            return None
+        b = self._books(asset_id)
+        return b.best_ask if side is Side.BUY else b.best_bid
+
+    def _bound_slippage(
+        self, req: OrderRequest, market: MarketInfo, expected: float | None
+    ) -> OrderRequest:
+        """A marketable order's limit may be at most ``max_slippage`` beyond the touch."""
+        if expected is None:
+            return req
+        tick = self._tick(req.asset_id, market)
+        if req.side is Side.BUY and req.price >= expected:
+            worst = math.floor((expected + self.config.max_slippage) / tick + 1e-9) * tick
+            if req.price > worst + 1e-12:
+                return _with_price(req, round(min(worst, 1 - tick), 10))
+        elif req.side is Side.SELL and req.price <= expected:
+            worst = math.ceil((expected - self.config.max_slippage) / tick - 1e-9) * tick
+            if req.price < worst - 1e-12:
+                return _with_price(req, round(max(worst, tick), 10))
+        return req
+
+    def _tick(self, asset_id: str, market: MarketInfo) -> float:
+        if self._books is not None:
+            return self._books(asset_id).tick_size
+        return market.tick_size
+
+    def _balance_now(self) -> Balance | None:
+        now = self.clock.now_ns()
+        b = self._balance
+        ttl_ns = int(self.config.balance_ttl_s * NS)
+        if b is not None and not self._balance_dirty and now - b.as_of_ns <= ttl_ns:
+            return b
+        try:
+            b = self.caller.call("balance", self.venue.balance)
+        except VenueError as exc:
+            self._balance = None
+            if self._balance_alerted != "failed":
+                self._balance_alerted = "failed"
+                self._alert("critical", "balance", f"balance source failing: {exc}")
+            return None
+        self._balance, self._balance_dirty = b, False
+        if b.total_usdc <= 0.0 and self._balance_alerted != "zero":
+            self._balance_alerted = "zero"
+            self._alert("critical", "balance", "venue reports a zero balance",
+                        {"tracked_cash_usdc": self.tracker.cash_usdc})  # fmt: skip
+        elif b.total_usdc > 0.0:
+            self._balance_alerted = ""
+        return b
+
+    def _funds_check(
+        self, req: OrderRequest, market: MarketInfo, expected: float | None,
+        open_orders: list[TrackedOrder],
+    ) -> tuple[str, str]:  # fmt: skip
+        b = self._balance_now()
+        if b is None:
+            return "balance_unknown", "the balance source is failing: no new risk"
+        if b.total_usdc <= 0.0:
+            return "zero_balance", "the venue reports a zero balance: no new risk"
+        reserved = sum(
+            o.remaining_shares * o.request.price for o in open_orders
+            if o.request.side is Side.BUY
+        )  # fmt: skip
+        available = min(b.available_usdc, b.total_usdc - reserved)
+        required = req.price * req.size_shares
+        if expected is not None and req.price >= expected:  # marketable: pays the taker fee
+            required += taker_fee_usdc(req.size_shares, req.price, market.fee_rate,
+                                       market.fee_exponent)  # fmt: skip
+        if required > available + 1e-9:
+            return "insufficient_funds", (
+                f"needs {required:.4f} USDC, {available:.4f} available "
+                f"({reserved:.4f} reserved by open orders)"
+            )
+        return "", ""
+
+    def _shares_check(self, req: OrderRequest, open_orders: list[TrackedOrder]) -> tuple[str, str]:
+        held = self.tracker.positions.get(req.asset_id, 0.0)
+        free = held - self._reserved_sells(req.asset_id)
+        if req.size_shares > free + EPS_SHARES:
+            return "insufficient_position", f"sell {req.size_shares} > {max(free, 0):.4f} held"
+        return "", ""
+
+    # =============================================================== internals: placing
+    def _place(self, order: TrackedOrder) -> OrderAck:
+        req = order.request
+        ambiguous = False
+        last_error: VenueError | None = None
+        try:
+            for attempt in self.caller.retrying("place", _retry_place):
+                with attempt:
+                    if ambiguous:
+                        found = self._find(req)
+                        if found is not None:
+                            return self._adopt(order, found)
+                    try:
+                        ack = self.caller.attempt("place", self.venue.place, req)
+                    except (VenueTimeout, VenueUnavailable) as exc:
+                        ambiguous = True  # it may have landed: look before re-sending
+                        last_error = exc
+                        raise
+                    if not ack.accepted and ack.reason == "duplicated":
+                        found = self._find(req)
+                        if found is not None:
+                            return self._adopt(order, found)
+                    return self._on_ack(order, ack)
+        except VenueRejected as exc:
+            return self._venue_refused(order, exc.reason, str(exc))
+        except RateLimitedLocally as exc:
+            if not ambiguous:
+                return self._venue_refused(order, "rate_limited", str(exc))
+            last_error = exc
+        except VenueError as exc:
+            last_error = exc
+        # retries exhausted: one last look, else the order is lost until found
+        if ambiguous:
+            found = self._find(req)
+            if found is not None:
+                return self._adopt(order, found)
+            self.lost.add(req.client_order_id)
+            self._set_status(order, OrderStatus.UNKNOWN, "outcome_unknown")
+            self._alert("critical", "order_lost",
+                        f"placement of {req.client_order_id} unanswered: {last_error}")  # fmt: skip
+            return OrderAck(req.client_order_id, None, False, OrderStatus.UNKNOWN,
+                            "outcome_unknown", str(last_error), self.clock.now_ns())  # fmt: skip
+        return self._venue_refused(order, "venue_unavailable", str(last_error))
+
+    def _find(self, req: OrderRequest) -> OrderState | None:
+        """Did an order with this client id reach the venue? Asks a few times, waiting between."""
+        rc = self.config.retry
+        for i in range(rc.reconcile_attempts):
+            try:
+                state = self.caller.call("get_order", self.venue.get_order, req.client_order_id)
+                if state is not None:
+                    return state
+                for s in self.caller.call("open_orders", self.venue.open_orders):
+                    if s.client_order_id == req.client_order_id:
+                        return s
+            except VenueError:
+                pass  # unknown still; try again after the wait
+            if i + 1 < rc.reconcile_attempts:
+                self.clock.sleep(rc.reconcile_wait_s)
+        return None
+
+    def _adopt(self, order: TrackedOrder, state: OrderState) -> OrderAck:
+        self.lost.discard(order.client_order_id)
+        self.tracker.on_state(state, self.clock.now_ns())
+        self._journal_safe("order_state", self.clock.now_ns(), order.client_order_id,
+                           state_to_dict(state))  # fmt: skip
+        self._changed(order)
+        return OrderAck(order.client_order_id, state.venue_order_id, True, order.status,
+                        "", "found after a lost answer", self.clock.now_ns())  # fmt: skip
+
+    def _on_ack(self, order: TrackedOrder, ack: OrderAck) -> OrderAck:
+        if not ack.accepted:
+            return self._venue_refused(order, ack.reason, ack.message)
+        self.tracker.on_ack(ack)
+        self._journal_safe("order_ack", ack.ts_ns, order.client_order_id,
+                           {"venue_order_id": ack.venue_order_id or "",
+                            "status": ack.status.value})  # fmt: skip
+        self._changed(order)
+        return ack
+
+    def _venue_refused(self, order: TrackedOrder, reason: str, message: str) -> OrderAck:
+        now = self.clock.now_ns()
+        self._set_status(order, OrderStatus.REJECTED, reason)
+        r = order.request
+        self.refusals.append(Refusal(now, r.client_order_id, r.asset_id, r.side, r.price,
+                                     r.size_shares, "venue", reason, message))  # fmt: skip
+        return OrderAck(r.client_order_id, None, False, OrderStatus.REJECTED, reason, message, now)
+
+    # =============================================================== internals: events
+    def _on_fill(self, event: FillEvent) -> TrackedOrder | None:
+        fill = event.fill
+        order = self.tracker.on_fill(fill)
+        if order is None:
+            if fill.client_order_id not in self.tracker.orders:
+                self._alert("warning", "unknown_fill", f"fill {fill.trade_id} of an unknown order")
+            return None
+        now = self.clock.now_ns()  # delivery time: never earlier than what risk has seen
+        self._journal_safe("fill", now, fill.trade_id, fill_to_dict(fill))
+        self.lost.discard(order.client_order_id)
+        self._balance_dirty = True
+        result = self.pnl.on_fill(fill)
+        if self.risk is not None:
+            equity = self.equity_usdc()
+            self.risk.on_fill(now, fill.client_order_id, opens_risk=fill.side is Side.BUY,
+                              equity_usdc=equity)  # fmt: skip
+            if result is not None:
+                self.risk.on_round_trip(now, result, equity_usdc=equity)
+            self._save_risk()
+        self._measure_slippage(order, fill, now)
+        self._verify_fok(order)
+        self._changed(order)
+        return order
+
+    def _measure_slippage(self, order: TrackedOrder, fill, now: int) -> None:
+        expected = order.expected_price
+        if expected is None or fill.liquidity.value != "TAKER":
+            return
+        sign = 1.0 if fill.side is Side.BUY else -1.0
+        excess = (fill.price - expected) * sign
+        rec = SlippageRecord(now, fill.client_order_id, fill.asset_id, fill.side, expected,
+                             fill.price, fill.size_shares, excess)  # fmt: skip
+        self.slippage.append(rec)
+        if excess > self.config.slippage_alert + 1e-12:
+            self._excess_slippage_today += 1
+            self._alert("warning", "slippage",
+                        f"{fill.client_order_id} filled {excess:.4f}/share worse than expected",
+                        {"expected": expected, "price": fill.price})  # fmt: skip
+            limit = self.config.slippage_breaker_fills
+            if limit and self._excess_slippage_today >= limit:
+                self._reduce("slippage_breaker")
+
+    def _verify_fok(self, order: TrackedOrder) -> None:
+        """A FOK is all-or-nothing: a terminal FOK with a partial fill is a venue fault."""
+        if order.request.order_type is not OrderType.FOK or not order.status.terminal:
+            return
+        filled = order.filled_shares
+        if EPS_SHARES < filled < order.request.size_shares - EPS_SHARES:
+            self._alert("critical", "fok_partial",
+                        f"FOK {order.client_order_id} ended with {filled} of "
+                        f"{order.request.size_shares} shares")  # fmt: skip
+
+    def _on_check(self, timer: Timer | None = None) -> None:
+        now = self.clock.now_ns()
+        self._roll_day(now)
+        halt = self.kill_switch.tripped()
+        if halt and self.state is not TradingState.HALTED:
+            self._halt(halt)
+        if self.state is TradingState.HALTED and self._cancel_pending:
+            self._cancel_everything()
+        if self.risk is not None:
+            try:
+                self.risk.on_equity(now, self.equity_usdc())
+                reason = self.risk.allow_new_risk(now)
+            except Exception as exc:
+                reason = "risk_check_failed"
+                self._alert("critical", "risk_check_failed", repr(exc))
+            self._save_risk()
+            if reason and self.state is TradingState.ACTIVE:
+                self._reduce(reason)
+            elif not reason and self.state is TradingState.REDUCING and \
+                    self.state_reason != "slippage_breaker":  # fmt: skip
+                self.state, self.state_reason = TradingState.ACTIVE, ""
+                self._journal_safe("trading_state", now, "ACTIVE", {"reason": "breakers reset"})
+        for cid in list(self.lost):
+            found = self._find(self.tracker.orders[cid].request)
+            if found is not None:
+                self._adopt(self.tracker.orders[cid], found)
+
+    def _roll_day(self, now: int) -> None:
+        day = now // DAY_NS
+        if day != self._day:
+            self._day = day
+            self._orders_today = 0
+            self._excess_slippage_today = 0
+            if self.state is TradingState.REDUCING and self.state_reason == "slippage_breaker":
+                self.state, self.state_reason = TradingState.ACTIVE, ""
+
+    def _reduce(self, reason: str) -> None:
+        """A breaker tripped: only position-reducing orders from now on, and resting orders
+        that would add exposure are cancelled (they could still fill after the trip)."""
+        if self.state is not TradingState.ACTIVE:
+            return
+        now = self.clock.now_ns()
+        self.state, self.state_reason = TradingState.REDUCING, reason
+        self._journal_safe("trading_state", now, "REDUCING", {"reason": reason})
+        detail = f" ({self.risk.fault})" if reason == "risk_check_failed" and self.risk else ""
+        self._alert("critical", "breaker", f"breaker tripped: {reason}{detail}; reducing only")
+        for o in self.tracker.open():
+            if o.request.side is Side.BUY:
+                self.cancel(o.client_order_id)
+
+    def _halt(self, reason: str) -> None:
+        if self.state is TradingState.HALTED:
+            return
+        now = self.clock.now_ns()
+        self.state, self.state_reason = TradingState.HALTED, reason
+        self.halts.append((now, reason))
+        self._journal_safe("kill_switch", now, "HALTED", {"reason": reason})
+        self._alert("critical", "kill_switch", f"trading halted: {reason}")
+        self._cancel_pending = True
+        self._cancel_everything()
+
+    def _cancel_everything(self) -> None:
+        """Cancel every open order, retried until the venue shows none (or attempts run out)."""
+        for _ in range(self.config.retry.max_attempts):
+            try:
+                self.caller.call("cancel_all", self.venue.cancel_all)
+                still = self.caller.call("open_orders", self.venue.open_orders)
+            except VenueError:
+                continue
+            if not still:
+                for o in self.tracker.open():
+                    self._set_status(o, OrderStatus.CANCELED, "halted")
+                self._cancel_pending = False
+                return
+        self._alert("critical", "cancel_unconfirmed", "open orders remain after cancel-all")
+
+    # =============================================================== small helpers
     def _new_client_id(self) -> str:
         self._next_id += 1
         return f"{self.config.client_id_prefix}-{self._next_id:09d}"
+
+    def _set_status(self, order: TrackedOrder, status: OrderStatus, reason: str) -> None:
+        now = self.clock.now_ns()
+        self.tracker.mark(order, status, reason, now)
+        self._journal_safe("order_status", now, order.client_order_id,
+                           {"status": status.value, "reason": reason})  # fmt: skip
+        self._verify_fok(order)
+        self._changed(order)
 
     def _changed(self, order: TrackedOrder) -> None:
         if self.on_order_change is not None:
             self.on_order_change(order)
 
-    def _refused(self, order: TrackedOrder, source: str, reason: str, message: str) -> None:
-        now = self.clock.now_ns()
-        self.tracker.mark(order, OrderStatus.REJECTED, reason, now)
-        r = order.request
-        self.refusals.append(
-            Refusal(
-                now,
-                r.client_order_id,
-                r.asset_id,
-                r.side,
-                r.price,
-                r.size_shares,
-                source,
-                reason,
-                message,
-            )
-        )
-        self._changed(order)
+    def _journal_safe(self, kind: str, ts: int, key: str, payload: dict) -> None:
+        """Journal a state change that has already happened at the venue: a write failure
+        cannot undo it, so it halts new risk and alerts instead."""
+        try:
+            self.journal.append(kind, ts, key, payload)
+        except JournalError as exc:
+            self._alert("critical", "journal", f"journal write failed: {exc}")
+            if self.state is TradingState.ACTIVE:
+                self.state, self.state_reason = TradingState.REDUCING, "journal_unavailable"
 
-    def _refuse_raw(
-        self,
-        now: int,
-        cid: str,
-        asset_id: str,
-        side: Side,
-        price: float,
-        size: float,
-        reason: str,
-        message: str,
-    ) -> OrderAck:
-        self.refusals.append(
-            Refusal(
-                now, cid, asset_id, side, float(price), float(size), "executor", reason, message
-            )
-        )
+    def _save_risk(self) -> None:
+        if self.risk is None:
+            return
+        try:
+            self.journal.save_state("risk", self.risk.state(), self.clock.now_ns())
+        except JournalError as exc:
+            self._alert("critical", "journal", f"breaker state not saved: {exc}")
+
+    def _alert(self, level: str, kind: str, message: str, data: dict | None = None) -> None:
+        self.alerter.alert(Alert(self.clock.now_ns(), level, kind, message, data or {}))
+
+    def _refuse(
+        self, now: int, cid: str, asset_id: str, side: Side, price: float, size: float,
+        reason: str, message: str,
+    ) -> OrderAck:  # fmt: skip
+        self.refusals.append(Refusal(now, cid, asset_id, side, float(price), float(size),
+                                     "executor", reason, message))  # fmt: skip
         return OrderAck(cid, None, False, OrderStatus.REJECTED, reason, message, now)
+
+    def _refuse_req(self, now: int, req: OrderRequest, reason: str, message: str) -> OrderAck:
+        return self._refuse(now, req.client_order_id, req.asset_id, req.side, req.price,
+                            req.size_shares, reason, message)  # fmt: skip
+
+
+def _retry_place(exc: BaseException) -> bool:
+    """Placement is retried on transient failures; a rejection never is."""
+    return isinstance(exc, VenueError) and exc.retryable
+
+
+def _with_price(req: OrderRequest, price: float) -> OrderRequest:
+    return OrderRequest(req.client_order_id, req.asset_id, req.side, price, req.size_shares,
+                        req.order_type, req.post_only, req.expire_ns)  # fmt: skip
+
+
+__all__ = ["Executor", "Refusal", "SlippageRecord"]

@@ -1,0 +1,80 @@
+"""Average cost, realised P&L and round trips per market.
+
+A round trip is the life of a market position from the first share bought to
+the moment the market holds no shares again (sold or settled). Its realised
+P&L feeds the consecutive-losses and cooldown breakers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.types import Fill, Side
+
+EPS = 1e-9
+
+
+@dataclass
+class _Book:
+    shares: float = 0.0
+    cost_usdc: float = 0.0  # cost basis of the shares held
+
+
+class PnlLedger:
+    def __init__(self, market_of: dict[str, str]) -> None:
+        self._market_of = market_of
+        self._assets: dict[str, _Book] = {}
+        self._open_pnl: dict[str, float] = {}  # realised P&L of the market's open round trip
+        self.realized_usdc = 0.0
+
+    def avg_cost(self, asset_id: str) -> float:
+        b = self._assets.get(asset_id)
+        return b.cost_usdc / b.shares if b and b.shares > EPS else 0.0
+
+    def on_fill(self, fill: Fill) -> float | None:
+        """Apply a fill; returns the market's round-trip P&L when this fill closed it."""
+        b = self._assets.setdefault(fill.asset_id, _Book())
+        market = self._market_of.get(fill.asset_id, fill.asset_id)
+        if fill.side is Side.BUY:
+            b.shares += fill.size_shares - fill.fee_shares
+            b.cost_usdc += fill.price * fill.size_shares
+            self._open_pnl.setdefault(market, 0.0)
+            return None
+        avg = b.cost_usdc / b.shares if b.shares > EPS else fill.price
+        sold = min(fill.size_shares, max(b.shares, 0.0))
+        pnl = (fill.price - avg) * sold - fill.fee_usdc
+        b.cost_usdc -= avg * sold
+        b.shares -= fill.size_shares
+        return self._realise(market, pnl)
+
+    def settle(self, asset_id: str, payout: float) -> float | None:
+        """The asset's market resolved at ``payout`` per share."""
+        b = self._assets.pop(asset_id, None)
+        market = self._market_of.get(asset_id, asset_id)
+        if b is None or abs(b.shares) <= EPS:
+            return self._realise(market, 0.0) if market in self._open_pnl else None
+        return self._realise(market, b.shares * payout - b.cost_usdc)
+
+    def _realise(self, market: str, pnl: float) -> float | None:
+        self.realized_usdc += pnl
+        if market not in self._open_pnl:
+            return None
+        self._open_pnl[market] += pnl
+        held = any(
+            abs(b.shares) > EPS for a, b in self._assets.items() if self._market_of.get(a) == market
+        )
+        if held:
+            return None
+        return self._open_pnl.pop(market)
+
+    def state(self) -> dict:
+        return {
+            "assets": {a: [b.shares, b.cost_usdc] for a, b in self._assets.items()},
+            "open_pnl": dict(self._open_pnl),
+            "realized_usdc": self.realized_usdc,
+        }
+
+    def restore(self, state: dict) -> None:
+        self._assets = {a: _Book(s, c) for a, (s, c) in state.get("assets", {}).items()}
+        self._open_pnl = dict(state.get("open_pnl", {}))
+        self.realized_usdc = float(state.get("realized_usdc", 0.0))
