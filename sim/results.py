@@ -76,6 +76,12 @@ class BacktestResult:
     equity: pd.DataFrame
     refusals: pd.DataFrame
     summary: pd.Series
+    #: every breaker trip and reset: time, breaker, kind, value, threshold
+    breakers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: every alert the executor raised: time, level, kind, message
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per venue call kind: calls, attempts, retries, timeouts, worst time vs deadline
+    calls: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def _repr_html_(self) -> str:  # Jupyter
         return self.summary.to_frame("value")._repr_html_()
@@ -240,6 +246,35 @@ def build_result(
     )
     if len(refusals):
         refusals["time"] = _ts(refusals["time"].to_numpy())
+    risk = getattr(executor, "risk", None)
+    breakers = pd.DataFrame(
+        [
+            {"time": e.ts_ns, "breaker": e.breaker, "kind": e.kind, "value": e.value,
+             "threshold": e.threshold}
+            for e in (risk.events if risk is not None else [])
+        ],
+        columns=["time", "breaker", "kind", "value", "threshold"],
+    )  # fmt: skip
+    if len(breakers):
+        breakers["time"] = _ts(breakers["time"].to_numpy())
+    alerts = pd.DataFrame(
+        [
+            {"time": a.ts_ns, "level": a.level, "kind": a.kind, "message": a.message}
+            for a in executor.memory_alerts.alerts
+        ],
+        columns=["time", "level", "kind", "message"],
+    )
+    if len(alerts):
+        alerts["time"] = _ts(alerts["time"].to_numpy())
+    calls = pd.DataFrame(
+        [
+            {"call": k, "calls": st.calls, "attempts": st.attempts, "retries": st.retries,
+             "timeouts": st.timeouts, "transient_errors": st.transient_errors,
+             "rate_limited": st.rate_limited, "max_elapsed_s": st.max_elapsed_s,
+             "deadline_s": st.deadline_s, "over_deadline": st.over_deadline}
+            for k, st in executor.caller.stats.items()
+        ]
+    ).set_index("call")  # fmt: skip
     eq = equity.frame()
     final_equity = float(eq["equity_usdc"].iloc[-1]) if len(eq) else initial_cash_usdc
     summary = pd.Series(
@@ -268,4 +303,7 @@ def build_result(
             **(extra or {}),
         }
     )
-    return BacktestResult(orders, fills, positions, eq, refusals, summary)
+    summary["Halts"] = len(executor.halts)
+    summary["Breaker trips"] = int((breakers["kind"] == "trip").sum()) if len(breakers) else 0
+    summary["Alerts"] = len(alerts)
+    return BacktestResult(orders, fills, positions, eq, refusals, summary, breakers, alerts, calls)

@@ -145,7 +145,7 @@ def test_excess_slippage_alerts_and_trips_the_slippage_breaker(tmp_path: Path) -
     assert [round(s.excess_per_share, 6) for s in ex.slippage] == [0.02, 0.02]
     assert ex.memory_alerts.kinds().count("slippage") == 2
     assert ex.state is TradingState.REDUCING and ex.state_reason == "slippage_breaker"
-    assert ex.buy(YES, 0.40, 5.0).reason == "reducing_only"
+    assert ex.buy(YES, 0.40, 5.0).reason == "slippage_breaker"
 
 
 # -- kill switch --------------------------------------------------------------------------------
@@ -176,9 +176,9 @@ def test_reducing_orders_still_allowed_when_reducing(tmp_path: Path) -> None:
     ack = ex.buy(YES, 0.52, 10.0, order_type=OrderType.FAK)
     ex.on_venue_event(fill_of(venue, ack.client_order_id, 10.0, 0.52, "T1"))
     ex._reduce("daily_loss")
-    assert ex.buy(YES, 0.40, 5.0).reason == "reducing_only"
+    assert ex.buy(YES, 0.40, 5.0).reason == "daily_loss"
     assert ex.sell(YES, 0.48, 10.0).accepted
-    assert ex.sell(YES, 0.48, 1.0).reason == "reducing_only"  # more than held
+    assert ex.sell(YES, 0.48, 1.0).reason == "daily_loss"  # more than held: not reducing
 
 
 # -- limits -------------------------------------------------------------------------------------

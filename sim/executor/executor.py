@@ -410,7 +410,9 @@ class Executor:
             return "halted", f"trading halted: {self.state_reason}", req
         reducing = self._is_reducing(req)
         if self.state is TradingState.REDUCING and not reducing:
-            return "reducing_only", f"only position-reducing orders: {self.state_reason}", req
+            # the reason a report counts is what put us in REDUCING (a breaker's name)
+            reason = self.state_reason or "reducing_only"
+            return reason, f"only position-reducing orders: {self.state_reason}", req
         lim = self.config.limits
         notional = req.price * req.size_shares
         if lim.max_order_shares and req.size_shares > lim.max_order_shares:
