@@ -1,0 +1,551 @@
+"""Behaviour of the synthetic recording generator (exchange_mock.synth).
+
+Two small datasets are generated once per module: a crypto one (one asset,
+two days, low intensity, several feed gaps) and an event one (standalone
+markets and neg-risk groups at full intensity for one day). The checks
+replay rows into tiny pure-Python books.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from exchange_mock.synth import SynthConfig, SynthSummary, generate_dataset
+from sim.errors import ConfigError
+from sim.marketdata import Dataset, EventColumns, EventKind, day_start_ns
+
+RESET = int(EventKind.BOOK_RESET)
+SNAP = int(EventKind.SNAPSHOT_LEVEL)
+LC = int(EventKind.LEVEL_CHANGE)
+TRADE = int(EventKind.TRADE)
+TICK = int(EventKind.TICK_SIZE)
+RESOLVED = int(EventKind.RESOLVED)
+CONNECTION = int(EventKind.CONNECTION)
+
+CRYPTO = SynthConfig(
+    days=2,
+    seed=11,
+    crypto_assets=("BTC",),
+    window_minutes=15,
+    neg_risk_groups=(),
+    event_markets=0,
+    intensity=0.05,
+    feed_gaps_per_day=3.0,
+)
+EVENTS = SynthConfig(
+    days=1,
+    seed=5,
+    crypto_assets=(),
+    neg_risk_groups=(4, 3),
+    event_markets=2,
+    intensity=1.0,
+    feed_gaps_per_day=1.0,
+)
+
+
+@pytest.fixture(scope="module")
+def crypto(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SynthSummary]:
+    out = tmp_path_factory.mktemp("synth") / "crypto"
+    return out, generate_dataset(CRYPTO, out)
+
+
+@pytest.fixture(scope="module")
+def events(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SynthSummary]:
+    out = tmp_path_factory.mktemp("synth") / "events"
+    return out, generate_dataset(EVENTS, out)
+
+
+# ---------------------------------------------------------------------------------------
+# a tiny replayer
+# ---------------------------------------------------------------------------------------
+class Book:
+    """One asset's book: price -> size per side (prices rounded to 1e-6), best prices cached."""
+
+    def __init__(self) -> None:
+        self.bids: dict[float, float] = {}
+        self.asks: dict[float, float] = {}
+        self._bb: float | None = None
+        self._ba: float | None = None
+
+    def apply(self, kind: int, side: int, price: float, size: float) -> None:
+        if kind == RESET:
+            self.bids.clear()
+            self.asks.clear()
+            self._bb = self._ba = None
+        elif kind in (SNAP, LC):
+            key = round(price, 6)
+            if side == 1:
+                if size == 0.0:
+                    self.bids.pop(key, None)
+                    if key == self._bb:
+                        self._bb = max(self.bids) if self.bids else None
+                else:
+                    self.bids[key] = size
+                    self._bb = key if self._bb is None else max(self._bb, key)
+            elif size == 0.0:
+                self.asks.pop(key, None)
+                if key == self._ba:
+                    self._ba = min(self.asks) if self.asks else None
+            else:
+                self.asks[key] = size
+                self._ba = key if self._ba is None else min(self._ba, key)
+
+    def best_bid(self) -> float | None:
+        return self._bb
+
+    def best_ask(self) -> float | None:
+        return self._ba
+
+    def mirrored(self) -> tuple[dict[float, float], dict[float, float]]:
+        """The complement token's (bids, asks) as this book implies them."""
+        return (
+            {round(1.0 - p, 6): s for p, s in self.asks.items()},
+            {round(1.0 - p, 6): s for p, s in self.bids.items()},
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    ex: int
+    recv: int
+    asset: int
+    kind: int
+    side: int
+    price: float
+    size: float
+
+
+def day_events(path: Path) -> Iterator[tuple[dt.date, EventColumns]]:
+    for batch in Dataset.open(path).iter_days():
+        yield batch.day, batch.events
+
+
+def market_rows(cols: EventColumns, market: int) -> list[Row]:
+    """Rows of one market (both tokens), in replay order."""
+    idx = np.flatnonzero((cols.asset >= 0) & (cols.asset // 2 == market))
+    return [
+        Row(*r)
+        for r in zip(
+            cols.ts_exchange_ns[idx].tolist(),
+            cols.ts_recv_ns[idx].tolist(),
+            cols.asset[idx].tolist(),
+            cols.kind[idx].tolist(),
+            cols.side[idx].tolist(),
+            cols.price[idx].tolist(),
+            cols.size[idx].tolist(),
+            strict=True,
+        )
+    ]
+
+
+def messages(rows: list[Row]) -> Iterator[list[Row]]:
+    """Consecutive rows sharing exchange and receive time: one venue message."""
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or (rows[i].ex, rows[i].recv) != (rows[start].ex, rows[start].recv):
+            yield rows[start:i]
+            start = i
+
+
+_ROWS_CACHE: dict[Path, list[tuple[int, list[Row]]]] = {}
+
+
+def all_market_rows(path: Path) -> list[tuple[int, list[Row]]]:
+    """(market index, its rows of one day) for every market with rows that day.
+
+    Read once per dataset: several tests replay the same rows.
+    """
+    if path not in _ROWS_CACHE:
+        out = []
+        for _, cols in day_events(path):
+            for m in np.unique(cols.asset[cols.asset >= 0] // 2).tolist():
+                out.append((m, market_rows(cols, m)))
+        _ROWS_CACHE[path] = out
+    return _ROWS_CACHE[path]
+
+
+# ---------------------------------------------------------------------------------------
+# config
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"days": 0}, "days"),
+        ({"window_minutes": 7}, "window_minutes"),
+        ({"neg_risk_groups": (4, 1)}, "neg_risk_groups"),
+        ({"intensity": 0.0}, "intensity"),
+        ({"intensity": float("nan")}, "intensity"),
+        ({"feed_gaps_per_day": -1.0}, "feed_gaps_per_day"),
+        ({"crypto_assets": ("btc",)}, "crypto_assets"),
+        ({"crypto_assets": ("BTC", "BTC")}, "crypto_assets"),
+        ({"seed": -1}, "seed"),
+        ({"start_date": "2026-11-02"}, "start_date"),
+        ({"crypto_assets": (), "neg_risk_groups": (), "event_markets": 0}, "crypto_assets"),
+    ],
+)
+def test_config_rejects_bad_values(kwargs: dict, key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        SynthConfig(**kwargs)
+    assert err.value.key == key
+
+
+def test_config_is_keyword_only_with_documented_defaults() -> None:
+    with pytest.raises(TypeError):
+        SynthConfig(dt.date(2026, 11, 2))  # type: ignore[misc]
+    c = SynthConfig()
+    assert (c.start_date, c.days, c.seed) == (dt.date(2026, 11, 2), 7, 7)
+    assert c.crypto_assets == ("BTC", "ETH") and c.window_minutes == 15
+    assert c.neg_risk_groups == (4, 3) and c.event_markets == 2
+    assert c.intensity == 1.0 and c.feed_gaps_per_day == 1.0
+    assert SynthConfig(window_minutes=60).window_label == "1h"
+
+
+# ---------------------------------------------------------------------------------------
+# format, determinism, metadata
+# ---------------------------------------------------------------------------------------
+def test_every_file_reads_back_and_validates(crypto, events) -> None:
+    for path, summary in (crypto, events):
+        ds = Dataset.open(path)
+        total = sum(len(batch.events) for batch in ds.iter_days())
+        assert total == summary.rows > 0
+        assert len(ds.days()) == summary.days
+        files = [f for d in ds.days() for f in ds.day_files(d)]
+        assert len(files) == summary.files
+        assert summary.bytes_on_disk > 0 and summary.markets == len(ds.markets)
+
+
+def test_seq_is_one_counter_in_receive_order(crypto) -> None:
+    path, _ = crypto
+    last = -1
+    for _, cols in day_events(path):
+        assert len(np.unique(cols.seq)) == len(cols.seq)
+        assert np.all(np.diff(cols.seq) > 0)  # merged by (recv, seq) = numbered in recv order
+        assert cols.seq[0] == last + 1
+        last = int(cols.seq[-1])
+
+
+def _read_all(path: Path) -> list[tuple[dt.date, EventColumns]]:
+    return list(day_events(path))
+
+
+def test_same_seed_same_data_and_different_seed_differs(tmp_path: Path) -> None:
+    cfg = SynthConfig(
+        days=1,
+        seed=3,
+        crypto_assets=("ETH",),
+        neg_risk_groups=(3,),
+        event_markets=1,
+        intensity=0.03,
+        feed_gaps_per_day=1.0,
+    )
+    a = generate_dataset(cfg, tmp_path / "a", progress=True)
+    b = generate_dataset(cfg, tmp_path / "b")
+    c = generate_dataset(dataclasses.replace(cfg, seed=4), tmp_path / "c")
+    assert a.rows == b.rows
+    da, db, dc = (_read_all(tmp_path / x) for x in "abc")
+    assert all(x[1].equals(y[1]) for x, y in zip(da, db, strict=True))
+    assert Dataset.open(tmp_path / "a").markets == Dataset.open(tmp_path / "b").markets
+    assert not da[0][1].equals(dc[0][1]) or a.rows != c.rows
+    assert Dataset.open(tmp_path / "a").markets != Dataset.open(tmp_path / "c").markets
+
+
+def test_refuses_to_write_over_other_files(crypto, tmp_path: Path) -> None:
+    cfg = SynthConfig(days=1, crypto_assets=(), neg_risk_groups=(), event_markets=1)
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        generate_dataset(cfg, tmp_path)
+    with pytest.raises(FileExistsError):
+        generate_dataset(cfg, tmp_path, overwrite=True)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    again = tmp_path / "again"
+    generate_dataset(cfg, again)
+    with pytest.raises(FileExistsError):
+        generate_dataset(cfg, again)
+    summary = generate_dataset(dataclasses.replace(cfg, days=2), again, overwrite=True)
+    assert len(Dataset.open(again).days()) == summary.days == 2
+
+
+def test_market_metadata(crypto, events) -> None:
+    ds = Dataset.open(crypto[0])
+    windows = [m for m in ds.markets if m.category == "crypto"]
+    assert len(windows) == 96 * CRYPTO.days
+    for m in windows:
+        start = m.start_ns // 1_000_000_000
+        assert m.slug == f"btc-updown-15m-{start}"
+        assert m.end_ns - m.start_ns == 15 * 60 * 1_000_000_000
+        assert re.fullmatch(
+            r"Bitcoin Up or Down - November \d+, \d+:\d\d[AP]M-\d+:\d\d[AP]M ET", m.question
+        )
+        assert (m.fee_rate, m.fee_exponent, m.min_order_size) == (0.07, 1.0, 5.0)
+        assert m.tick_size == 0.01 and not m.neg_risk
+    first = min(windows, key=lambda m: m.start_ns)
+    assert first.start_ns == day_start_ns(CRYPTO.start_date)
+    assert first.question == "Bitcoin Up or Down - November 1, 7:00PM-7:15PM ET"
+    for m in Dataset.open(events[0]).markets + ds.markets:
+        for token in (m.yes_token_id, m.no_token_id):
+            assert token.isdigit() and 76 <= len(token) <= 78 and token[0] != "0"
+        assert re.fullmatch(r"0x[0-9a-f]{64}", m.condition_id)
+    ev = Dataset.open(events[0]).markets
+    groups: dict[str, list] = {}
+    for m in ev:
+        if m.neg_risk:
+            groups.setdefault(m.event_id, []).append(m)
+    assert sorted(len(g) for g in groups.values()) == [3, 4]
+    assert sum(not m.neg_risk for m in ev) == 2
+    assert all(m.resolution == "" and m.end_ns > day_start_ns(EVENTS.end_date) for m in ev)
+
+
+# ---------------------------------------------------------------------------------------
+# books
+# ---------------------------------------------------------------------------------------
+def test_yes_and_no_books_mirror_and_never_cross(crypto, events) -> None:
+    full_checks = 0
+    for path in (crypto[0], events[0]):
+        for m, rows in all_market_rows(path):
+            yes, no = Book(), Book()
+            for n, msg in enumerate(messages(rows)):
+                for r in msg:
+                    (yes if r.asset == 2 * m else no).apply(r.kind, r.side, r.price, r.size)
+                    ay, an = yes.best_ask(), no.best_ask()
+                    if ay is not None and an is not None:
+                        assert ay + an >= 1.0 - 1e-9
+                    by, bn = yes.best_bid(), no.best_bid()
+                    if by is not None and bn is not None:
+                        assert by + bn <= 1.0 + 1e-9
+                # every YES row of a message has its NO mirror in the same message
+                mirror = sorted(
+                    (r.kind, -r.side, round(1.0 - r.price, 6), r.size)
+                    for r in msg
+                    if r.asset == 2 * m and r.kind in (SNAP, LC, TRADE)
+                )
+                no_rows = sorted(
+                    (r.kind, r.side, round(r.price, 6), r.size)
+                    for r in msg
+                    if r.asset == 2 * m + 1 and r.kind in (SNAP, LC, TRADE)
+                )
+                assert mirror == no_rows
+                if n % 25 == 0 or msg[-1] is rows[-1]:
+                    assert (no.bids, no.asks) == yes.mirrored()
+                    full_checks += 1
+    assert full_checks > 1000
+
+
+def test_trades_deplete_the_levels_they_hit(crypto, events) -> None:
+    depleted = 0
+    for path in (crypto[0], events[0]):
+        for m, rows in all_market_rows(path):
+            book = {2 * m: Book(), 2 * m + 1: Book()}
+            for msg in messages(rows):
+                for i, r in enumerate(msg):
+                    if r.kind == TRADE:
+                        assert r.size >= 5.0
+                        b = book[r.asset]
+                        level = (b.asks if r.side == 1 else b.bids).get(round(r.price, 6))
+                        assert level is not None and level >= r.size - 1e-9
+                        after = [
+                            x.size
+                            for x in msg[i + 1 :]
+                            if x.kind == LC
+                            and x.asset == r.asset
+                            and x.side == -r.side
+                            and abs(x.price - r.price) < 1e-9
+                        ]
+                        assert after and after[0] < level
+                        depleted += 1
+                    book[r.asset].apply(r.kind, r.side, r.price, r.size)
+    assert depleted > 1000
+
+
+def test_windows_open_at_050_051(crypto) -> None:
+    path, _ = crypto
+    ds = Dataset.open(path)
+    opened = 0
+    for _, cols in day_events(path):
+        for m in np.unique(cols.asset[cols.asset >= 0] // 2).tolist():
+            rows = market_rows(cols, m)
+            first = next(messages(rows))
+            if first[0].ex != ds.markets[m].start_ns:
+                continue  # the open fell in a feed gap, or this is the next day's tail
+            assert [r.kind for r in first[:2]] == [RESET, RESET]
+            yes = Book()
+            for r in first:
+                if r.kind not in (RESET, SNAP):
+                    break  # a message in the same millisecond, received at the same time
+                if r.asset == 2 * m:
+                    yes.apply(r.kind, r.side, r.price, r.size)
+            assert (yes.best_bid(), yes.best_ask()) == (0.5, 0.51)
+            assert 20 <= len(yes.bids) <= 80 and 20 <= len(yes.asks) <= 80
+            assert 5_000 <= yes.bids[0.01] <= 20_000 and 5_000 <= yes.asks[0.99] <= 20_000
+            opened += 1
+    assert opened > 150
+
+
+def test_tick_switches_only_beyond_096_004_and_one_way(crypto) -> None:
+    path, _ = crypto
+    switches = 0
+    for m, rows in all_market_rows(path):
+        yes = Book()
+        ticks: list[float] = []
+        for i, r in enumerate(rows):
+            if r.asset == 2 * m:
+                yes.apply(r.kind, r.side, r.price, r.size)
+            if r.kind == TICK:
+                assert (r.price, r.size) == (0.001, 0.01)
+                ticks.append(r.price)
+                if any(x.kind == RESET for x in rows[i + 1 : i + 3]):
+                    continue  # missed in a feed gap, re-stated before the reconnect snapshot
+                mid = (yes.best_bid() + yes.best_ask()) / 2
+                assert mid > 0.96 or mid < 0.04
+                switches += r.asset == 2 * m
+        assert len(ticks) <= 2
+    assert switches > 50
+
+
+def test_resolution_rows_match_market_info(crypto) -> None:
+    path, _ = crypto
+    ds = Dataset.open(path)
+    resolved: dict[int, list[Row]] = {}
+    last_recv: dict[int, int] = {}
+    for m, rows in all_market_rows(path):
+        for r in rows:
+            if r.kind == RESOLVED:
+                resolved.setdefault(m, []).append(r)
+            elif m in resolved:
+                pytest.fail(f"row after RESOLVED in market {m}")
+            last_recv[m] = r.recv
+    assert len(resolved) > 150
+    for i, info in enumerate(ds.markets):
+        if info.resolution == "":
+            assert i not in resolved
+            continue
+        rows = resolved[i]
+        payout = {r.asset: r.price for r in rows}
+        assert payout == (
+            {2 * i: 1.0, 2 * i + 1: 0.0}
+            if info.resolution == "YES"
+            else {2 * i: 0.0, 2 * i + 1: 1.0}
+        )
+        assert all(r.size == 0.0 and r.side == 0 for r in rows)
+        delay = rows[0].ex - info.end_ns
+        assert 15e9 <= delay <= 320e9
+    ups = sum(m.resolution == "YES" for m in ds.markets)
+    assert 0.3 < ups / len(resolved) < 0.7
+
+
+def test_a_market_across_midnight_gets_a_file_on_each_day(crypto) -> None:
+    path, _ = crypto
+    ds = Dataset.open(path)
+    last = max(
+        (m for m in ds.markets if m.end_ns == day_start_ns(CRYPTO.start_date) + 86_400 * 10**9),
+        key=lambda m: m.start_ns,
+    )
+    days_with_file = [
+        d
+        for d in ds.days()
+        if any(f"market={last.slug}.parquet" == f.name for f in ds.day_files(d))
+    ]
+    if last.resolution:
+        assert days_with_file == ds.days()[:2]
+    final = [m for m in ds.markets if m.end_ns == day_start_ns(CRYPTO.end_date)]
+    assert final and all(m.resolution == "" for m in final)  # resolved after the recording
+
+
+# ---------------------------------------------------------------------------------------
+# feed gaps
+# ---------------------------------------------------------------------------------------
+def test_feed_gaps_drop_rows_then_resnapshot(crypto) -> None:
+    path, _ = crypto
+    ds = Dataset.open(path)
+    gaps_seen = 0
+    for day, cols in day_events(path):
+        feed = [f for f in ds.day_files(day) if f.name == "market=_feed.parquet"]
+        assert feed
+        conn = np.flatnonzero(cols.kind == CONNECTION)
+        assert np.all(cols.asset[conn] == -1)
+        assert cols.side[conn].tolist() == [0, 1] * (len(conn) // 2)
+        for lo, hi in cols.ts_recv_ns[conn].reshape(-1, 2).tolist():
+            assert 5e9 <= hi - lo <= 60e9
+            inside = (cols.ts_recv_ns >= lo) & (cols.ts_recv_ns < hi) & (cols.asset >= 0)
+            assert not inside.any()
+            live = [i for i, m in enumerate(ds.markets) if m.start_ns < hi < m.end_ns]
+            after = np.flatnonzero(cols.ts_recv_ns > hi)
+            first_kind = {}
+            for j in after[:20_000].tolist():
+                m = int(cols.asset[j]) // 2
+                if cols.asset[j] >= 0 and m not in first_kind:
+                    first_kind[m] = int(cols.kind[j])
+            for m in live:
+                assert first_kind.get(m) in (RESET, TICK)
+            gaps_seen += 1
+    assert gaps_seen == 2 * 3
+
+
+# ---------------------------------------------------------------------------------------
+# event markets and neg-risk groups
+# ---------------------------------------------------------------------------------------
+def test_neg_risk_ask_sum_dips_below_one_briefly(events) -> None:
+    path, _ = events
+    ds = Dataset.open(path)
+    groups: dict[str, list[int]] = {}
+    for i, m in enumerate(ds.markets):
+        if m.neg_risk:
+            groups.setdefault(m.event_id, []).append(i)
+    episodes: list[float] = []
+    for _, cols in day_events(path):
+        for members in groups.values():
+            yes_assets = [2 * i for i in members]
+            books = {a: Book() for a in yes_assets}
+            sel = np.flatnonzero(np.isin(cols.asset, yes_assets))
+            below_since: int | None = None
+            for j in sel.tolist():
+                books[int(cols.asset[j])].apply(
+                    int(cols.kind[j]), int(cols.side[j]), float(cols.price[j]), float(cols.size[j])
+                )
+                asks = [b.best_ask() for b in books.values()]
+                if None in asks:
+                    continue
+                t = int(cols.ts_recv_ns[j])
+                if sum(asks) < 1.0 - 1e-9 and below_since is None:
+                    below_since = t
+                elif sum(asks) >= 1.0 - 1e-9 and below_since is not None:
+                    episodes.append((t - below_since) / 1e9)
+                    below_since = None
+    assert len(episodes) >= 2
+    assert max(episodes) < 120.0
+    assert float(np.median(episodes)) < 10.0
+
+
+def test_event_markets_have_quiet_hours(events) -> None:
+    path, _ = events
+    ds = Dataset.open(path)
+    event_assets = [
+        a for i, m in enumerate(ds.markets) for a in (2 * i, 2 * i + 1) if m.category != "crypto"
+    ]
+    hourly = np.zeros(24)
+    for day, cols in day_events(path):
+        sel = np.isin(cols.asset, event_assets) & (cols.kind == TRADE)
+        hours = (cols.ts_exchange_ns[sel] - day_start_ns(day)) // 3_600_000_000_000
+        hourly += np.bincount(hours, minlength=24)
+    quiet = hourly[4:10].mean()
+    busy = hourly[14:20].mean()
+    assert quiet < busy / 2
+
+
+def test_event_market_volume_is_in_range(events) -> None:
+    path, _ = events
+    trade_msgs: dict[int, set[tuple[int, int]]] = {}
+    for m, rows in all_market_rows(path):
+        trade_msgs.setdefault(m, set()).update(
+            (r.ex, r.recv) for r in rows if r.kind == TRADE and r.asset == 2 * m
+        )
+    counts = [len(v) for v in trade_msgs.values()]
+    assert len(counts) == 9
+    assert all(30 <= c <= 6_000 for c in counts)
