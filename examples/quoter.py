@@ -3,6 +3,8 @@
 Polymarket has no short selling, so the ask side is quoted as a bid for the
 NO token at 1 - ask (the venue matches it as the complement). Inventory is
 bounded: a side stops quoting while its position is at ``max_inventory``.
+A refused quote (a limit, a breaker, a halt) pauses quoting for
+``pause_after_refusal_s`` instead of hammering the executor.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ class TwoSidedQuoter(Strategy):
 
     def __init__(
         self, market: str = "", size_shares: float = 10.0, every_s: float = 1.0,
-        max_inventory_shares: float = 200.0,
+        max_inventory_shares: float = 200.0, pause_after_refusal_s: float = 300.0,
     ) -> None:  # fmt: skip
         self.market_slug = market
         self.size = size_shares
         self.every_s = every_s
         self.max_inventory = max_inventory_shares
+        self.pause_ns = int(pause_after_refusal_s * 1e9)
+        self.paused_until = 0
+        self.refusals: dict[str, int] = {}
 
     def on_start(self, ctx):
         matches = [m for m in ctx.markets if not self.market_slug or m.slug == self.market_slug]
@@ -35,14 +40,20 @@ class TwoSidedQuoter(Strategy):
         for cid in self.quotes:
             ctx.orders.cancel(cid)
         self.quotes = []
+        now = ctx.clock.now_ns()
+        if now < self.paused_until or ctx.orders.trading_state != "ACTIVE":
+            return
         book = ctx.book(self.yes)
         bid, ask = book.best_bid, book.best_ask
         if bid is not None and ctx.position(self.yes) < self.max_inventory:
-            ack = ctx.orders.buy(self.yes, bid, self.size, post_only=True)
-            if ack.accepted:
-                self.quotes.append(ack.client_order_id)
+            self._quote(ctx, self.yes, bid, now)
         if ask is not None and ctx.position(self.no) < self.max_inventory:
-            no_price = round(1.0 - ask, 6)
-            ack = ctx.orders.buy(self.no, no_price, self.size, post_only=True)
-            if ack.accepted:
-                self.quotes.append(ack.client_order_id)
+            self._quote(ctx, self.no, round(1.0 - ask, 6), now)
+
+    def _quote(self, ctx, asset: str, price: float, now: int) -> None:
+        ack = ctx.orders.buy(asset, price, self.size, post_only=True)
+        if ack.accepted:
+            self.quotes.append(ack.client_order_id)
+        elif ack.reason != "post_only_cross":  # a crossed quote is normal: just skip it
+            self.refusals[ack.reason] = self.refusals.get(ack.reason, 0) + 1
+            self.paused_until = now + self.pause_ns

@@ -12,7 +12,9 @@ at most ``kelly_fraction`` of the Kelly stake for a binary bet at the ask,
 with the win probability estimated as the prior 0.5 blended with the book's
 mid (``prior_weight``). Risk of the unpaired leg is bounded: no new first leg
 while ``max_unpaired_usdc`` is at risk in the window, and no first leg in the
-last ``no_entry_last_s`` seconds of a window.
+last ``no_entry_last_s`` seconds of a window. When the executor refuses an
+order (a breaker, a limit, a halt) the strategy stands aside for
+``pause_after_refusal_s`` rather than retrying every second.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class WindowPairAccumulator(Strategy):
         max_unpaired_usdc: float = 40.0,
         no_entry_last_s: float = 180.0,
         every_s: float = 1.0,
+        pause_after_refusal_s: float = 300.0,
     ) -> None:
         if not 0 < entry_price < 0.5:
             raise ValueError("entry_price must be in (0, 0.5)")
@@ -61,7 +64,10 @@ class WindowPairAccumulator(Strategy):
         self.max_unpaired_usdc = max_unpaired_usdc
         self.no_entry_last_ns = int(no_entry_last_s * 1e9)
         self.every_s = every_s
+        self.pause_ns = int(pause_after_refusal_s * 1e9)
+        self.paused_until = 0
         self.pairs_completed = 0.0
+        self.refusals: dict[str, int] = {}
 
     def on_start(self, ctx):
         self.windows = sorted(
@@ -79,6 +85,8 @@ class WindowPairAccumulator(Strategy):
 
     def on_timer(self, ctx, name):
         now = ctx.clock.now_ns()
+        if now < self.paused_until:
+            return
         for m in self.windows:
             if m.start_ns > now:
                 break
@@ -99,7 +107,7 @@ class WindowPairAccumulator(Strategy):
             fee = taker_fee_usdc(1.0, ask, m.fee_rate, m.fee_exponent)
             if lead.avg + ask + fee <= self.max_pair_cost:
                 need = abs(unpaired) / (1.0 - fee / ask)  # BUY fees come out of the shares
-                ctx.orders.buy(lag_asset, ask, round(need, 2), order_type=OrderType.FAK)
+                self._send(ctx, lag_asset, ask, round(need, 2), now)
             return
         if now > m.end_ns - self.no_entry_last_ns:
             return
@@ -118,8 +126,14 @@ class WindowPairAccumulator(Strategy):
             stake = min(stake, self.max_unpaired_usdc - risk)
             shares = round(stake / ask, 2)
             if shares >= m.min_order_size and shares * ask >= 1.0:
-                ctx.orders.buy(asset, ask, shares, order_type=OrderType.FAK)
+                self._send(ctx, asset, ask, shares, now)
                 return
+
+    def _send(self, ctx, asset: str, price: float, shares: float, now: int) -> None:
+        ack = ctx.orders.buy(asset, price, shares, order_type=OrderType.FAK)
+        if not ack.accepted and ack.reason not in ("fak_no_match", "outcome_unknown"):
+            self.refusals[ack.reason] = self.refusals.get(ack.reason, 0) + 1
+            self.paused_until = now + self.pause_ns
 
     def on_resolved(self, ctx, event):
         a, b = (self.legs.pop(x, _Leg()) for x in event.asset_ids)

@@ -83,6 +83,11 @@ class OrderGateway(Protocol):
 
     def cancel_all(self, asset_id: str | None = None) -> int: ...
 
+    @property
+    def trading_state(self) -> str:
+        """ "ACTIVE", "REDUCING" (a breaker tripped: only reducing orders) or "HALTED"."""
+        ...
+
     def open_orders(self, asset_id: str | None = None) -> list[OrderState]: ...
 
 

@@ -214,6 +214,10 @@ class Executor:
             if asset_id is None or o.request.asset_id == asset_id
         ]  # fmt: skip
 
+    @property
+    def trading_state(self) -> str:
+        return self.state.value
+
     # =============================================================== operator side
     def trip_kill_switch(self, reason: str = "api") -> None:
         """Halt now: no new orders, cancel everything until the venue confirms."""
