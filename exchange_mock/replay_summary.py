@@ -57,8 +57,9 @@ def summarize(
                 "events": ev_count,
                 "trades": int(state.events[y, EventKind.TRADE] + state.events[n, EventKind.TRADE]),
                 "days": int(max(days_seen[y], days_seen[n])),
-                "spread [ticks]": (state.spread_ns[y] / quoted / m.tick_size) if quoted else np.nan,
-                "spread [price]": (state.spread_ns[y] / quoted) if quoted else np.nan,
+                "first_ns": int(state.first_ts[y]),
+                "last_ns": int(max(state.last_ts[y], state.last_ts[n])),
+                "spread [¢]": (state.spread_ns[y] / quoted * 100) if quoted else np.nan,
                 "top-5 depth [shares]": (state.depth_ns[y] / quoted) if quoted else np.nan,
                 "resolution": m.resolution,
             }

@@ -105,6 +105,10 @@ class SimVenue:
         self.dataset = dataset
         self.clock = clock
         self._markets = list(dataset.markets)
+        wanted = dataset.select(markets)
+        #: the markets the caller selected (all when ``markets`` is None): what
+        #: ``markets()`` reports and the strategy sees; the book keeps them all
+        self._selected = [m for i, m in enumerate(self._markets) if wanted is None or wanted[i]]
         grid = grid_for_ticks([m.tick_size for m in self._markets])
         self.clob = SimBook(
             self._markets,
@@ -400,7 +404,7 @@ class SimVenue:
 
     # ------------------------------------------------------------------ Venue calls
     def markets(self) -> list[MarketInfo]:
-        return list(self._markets)
+        return list(self._selected)
 
     def _round_trip(self, call: str, deadline_s: float):
         """Start a call: returns (arrival_ns, response_ns, effect) in simulated time."""

@@ -81,7 +81,7 @@ def _console():
     from rich.console import Console
 
     console = Console()
-    return console if console.is_terminal else Console(width=140)
+    return console if console.is_terminal else Console(width=150)
 
 
 def _print_summary(dataset: Path, csv: Path | None, quiet: bool) -> None:

@@ -145,7 +145,7 @@ class Engine:
             strategy.on_resolved(ctx, ev)
         elif isinstance(ev, ConnectionState):
             self.stats.connection_changes += 1
-            log.warning("feed %s: %s", "connected" if ev.connected else "disconnected", ev.reason)
+            log.info("feed %s: %s", "connected" if ev.connected else "disconnected", ev.reason)
         elif isinstance(ev, TickSizeChange):
             # the feed's book views already carry the new tick; counted for the report
             self.stats.count("tick_size_change")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pandas as pd
@@ -25,11 +26,12 @@ def series_table(markets: pd.DataFrame) -> Table:
         "events",
         "trades",
         "days",
-        "spread [ticks]",
+        "spread [¢]",
         "top-5 depth [shares]",
         "resolved YES/NO",
     ):
-        table.add_column(escape(col), justify="left" if col == "market" else "right")
+        left = col == "market"
+        table.add_column(escape(col), justify="left" if left else "right", no_wrap=left)
     if markets.empty:
         return table
     df = markets.assign(series=markets["market"].map(series_of))
@@ -42,12 +44,20 @@ def series_table(markets: pd.DataFrame) -> Table:
             f"{len(g):,}",
             f"{int(w.sum()):,}",
             f"{int(g['trades'].sum()):,}",
-            f"{int(g['days'].max())}",
-            _weighted(g["spread [ticks]"], w, "{:.2f}"),
+            f"{_span_days(g):g}",
+            _weighted(g["spread [¢]"], w, "{:.2f}"),
             _weighted(g["top-5 depth [shares]"], w, "{:,.0f}"),
             f"{yes}/{no}" if yes or no else "open",
         )
     return table
+
+
+def _span_days(g: pd.DataFrame) -> float:
+    """Days from the series' first event to its last, rounded up to whole days."""
+    first = g["first_ns"][g["first_ns"] >= 0]
+    if first.empty:
+        return 0
+    return math.ceil((int(g["last_ns"].max()) - int(first.min())) / 86_400e9)
 
 
 def group_table(groups: pd.DataFrame) -> Table:

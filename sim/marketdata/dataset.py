@@ -137,7 +137,7 @@ class Dataset:
         glob pattern (``btc-updown-15m-*``). Rows of a day's files are
         merged by (``ts_recv_ns``, ``seq``), ties kept in file order.
         """
-        wanted = self._select(markets)
+        wanted = self.select(markets)
         tick_state = self.initial_ticks()
         last_ex = np.full(len(self.assets), np.iinfo(np.int64).min, dtype=np.int64)
         for day in self.days():
@@ -158,7 +158,8 @@ class Dataset:
                 cols = cols.take(np.lexsort((cols.seq, cols.ts_recv_ns)))
             yield DayBatch(day, cols, tuple(files))
 
-    def _select(self, markets: list[str] | None) -> np.ndarray | None:
+    def select(self, markets: list[str] | None) -> np.ndarray | None:
+        """Boolean mask over ``markets`` for the given keys (None: no filter)."""
         if markets is None:
             return None
         wanted = np.zeros(len(self.markets), dtype=bool)
