@@ -36,7 +36,9 @@ from benchmarks.stream import STREAM_DAY, bench_market
 from exchange_mock import Backtest
 from exchange_mock.replay_stats import N_KINDS, ReplayState
 from sim.backtest_config import LatencyConfig, VenueConfig
+from sim.executor import ExecutorConfig, LimitsConfig
 from sim.marketdata import Dataset, DatasetWriter, EventColumns
+from sim.risk import RiskConfig
 from sim.strategy import Strategy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,11 +113,22 @@ def _dataset(stream: EventColumns) -> Dataset:
     return Dataset.open(root)
 
 
+#: Every guard runs (deadlines, buckets, balance, funds, slippage, kill switch, journal,
+#: breakers observing), but no limit or breaker may refuse the quotes: a refused order
+#: never reaches the venue, which would make the path measured shorter than the real one.
+_EXECUTOR = ExecutorConfig(limits=LimitsConfig(0, 0, 0, 0, 0, 0))
+_RISK = RiskConfig(enabled=False)
+
+
 def _run(strategy: Strategy, stream: EventColumns) -> dict:
     venue = VenueConfig(latency=LatencyConfig(order_entry_ms=10.0, ack_ms=10.0))
+    kw = {"venue": venue, "executor": _EXECUTOR, "risk": _RISK, "cash_usdc": 1e9}
     warm = _dataset(stream.take(np.arange(min(len(stream), _WARM_ROWS))))
-    Backtest(strategy=type(strategy)(), data=warm, venue=venue).run()  # JIT, caches
-    res = Backtest(strategy=strategy, data=_dataset(stream), venue=venue).run()
+    Backtest(strategy=type(strategy)(), data=warm, **kw).run()  # JIT, caches
+    res = Backtest(strategy=strategy, data=_dataset(stream), **kw).run()
+    ours = res.refusals[res.refusals.source == "executor"]  # the venue may refuse (post-only)
+    if len(ours):
+        raise RuntimeError(f"benchmark orders were refused: {ours.reason.value_counts()}")
     s = res.summary
     return {
         "events": int(s["Events"]),

@@ -186,6 +186,7 @@ class Executor:
             return self._refuse_req(now, request, "journal_unavailable", str(exc))
         order = self.tracker.add(request, now, expected)
         self._orders_today += 1
+        self.install_timer()
         return self._place(order)
 
     def cancel(self, client_order_id: str) -> bool:
@@ -233,11 +234,20 @@ class Executor:
         self._alert("info", "kill_switch", "kill switch reset by operator")
 
     def install_timer(self) -> None:
-        """Re-check kill switch, breakers and lost orders every ``CHECK_INTERVAL_S``."""
+        """Re-check kill switch, breakers and lost orders every ``CHECK_INTERVAL_S`` while
+        there is anything to watch (open or lost orders, positions, a halt in progress).
+        An idle executor stops its timer; the next order starts it again."""
         if self._timer is None:
             self._timer = self.clock.schedule(
                 "__executor__", self.clock.now_ns(), self._on_check, every_s=CHECK_INTERVAL_S
             )
+
+    def _idle(self) -> bool:
+        t = self.tracker
+        return not (
+            t._open or self.lost or self._cancel_pending or self.state is not TradingState.ACTIVE
+            or any(abs(s) > EPS_SHARES for s in t.positions.values())
+        )  # fmt: skip
 
     # =============================================================== restart
     def recover(self) -> list[str]:
@@ -282,6 +292,7 @@ class Executor:
                     order.status = self.tracker._status_after(order, status)
                 elif not order.status.terminal or status.terminal:
                     order.status = status
+                self.tracker.sync(order)
         elif kind == "fill":
             fill = fill_from_dict(p)
             if self.tracker.on_fill(fill) is not None:
@@ -413,6 +424,8 @@ class Executor:
         if self.state is TradingState.HALTED:
             return "halted", f"trading halted: {self.state_reason}", req
         reducing = self._is_reducing(req)
+        if self.state is TradingState.REDUCING and not reducing:
+            self._maybe_resume(now)
         if self.state is TradingState.REDUCING and not reducing:
             # the reason a report counts is what put us in REDUCING (a breaker's name)
             reason = self.state_reason or "reducing_only"
@@ -745,14 +758,29 @@ class Executor:
             self._save_risk()
             if reason and self.state is TradingState.ACTIVE:
                 self._reduce(reason)
-            elif not reason and self.state is TradingState.REDUCING and \
-                    self.state_reason != "slippage_breaker":  # fmt: skip
-                self.state, self.state_reason = TradingState.ACTIVE, ""
-                self._journal_safe("trading_state", now, "ACTIVE", {"reason": "breakers reset"})
+            elif not reason:
+                self._maybe_resume(now)
         for cid in list(self.lost):
             found = self._find(self.tracker.orders[cid].request)
             if found is not None:
                 self._adopt(self.tracker.orders[cid], found)
+        if self._timer is not None and self._idle():
+            self._timer.cancel()  # nothing to watch until the next order
+            self._timer = None
+
+    def _maybe_resume(self, now: int) -> None:
+        """Back to ACTIVE once the breakers that put us in REDUCING have reset."""
+        if self.state is not TradingState.REDUCING or self.risk is None:
+            return
+        if self.state_reason in ("slippage_breaker", "journal_unavailable", "reconcile_failed"):
+            return  # these are lifted by their own rules, not by the risk manager
+        try:
+            blocked = self.risk.allow_new_risk(now)
+        except Exception:
+            return  # cannot tell: stay reducing (fail closed)
+        if not blocked:
+            self.state, self.state_reason = TradingState.ACTIVE, ""
+            self._journal_safe("trading_state", now, "ACTIVE", {"reason": "breakers reset"})
 
     def _roll_day(self, now: int) -> None:
         day = now // DAY_NS

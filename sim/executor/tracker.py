@@ -67,6 +67,7 @@ class OrderTracker:
 
     def __init__(self, cash_usdc: float) -> None:
         self.orders: dict[str, TrackedOrder] = {}
+        self._open: dict[str, TrackedOrder] = {}
         self.fills: list[Fill] = []
         self._trade_ids: set[str] = set()
         self.positions: dict[str, float] = {}
@@ -76,13 +77,22 @@ class OrderTracker:
         self.unknown_fills = 0
 
     def open(self) -> list[TrackedOrder]:
-        return [o for o in self.orders.values() if not o.status.terminal]
+        """Orders not yet terminal, in submission order (an index: O(open), not O(all))."""
+        return list(self._open.values())
+
+    def sync(self, order: TrackedOrder) -> None:
+        """Keep the open-order index in step after ``order.status`` changed."""
+        if order.status.terminal:
+            self._open.pop(order.client_order_id, None)
+        else:
+            self._open[order.client_order_id] = order
 
     def add(self, request: OrderRequest, now_ns: int, expected_price: float | None) -> TrackedOrder:
         if request.client_order_id in self.orders:
             raise ValueError(f"client order id {request.client_order_id} already used")
         order = TrackedOrder(request, now_ns, expected_price=expected_price, updated_ns=now_ns)
         self.orders[request.client_order_id] = order
+        self._open[request.client_order_id] = order
         return order
 
     def on_ack(self, ack: OrderAck) -> TrackedOrder:
@@ -94,6 +104,7 @@ class OrderTracker:
         waiting = order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN)
         if waiting or (ack.status.terminal and not order.status.terminal):
             order.status = self._status_after(order, ack.status)
+            self.sync(order)
         order.updated_ns = max(order.updated_ns, ack.ts_ns)
         return order
 
@@ -106,6 +117,7 @@ class OrderTracker:
             order.venue_order_id = state.venue_order_id
         if not order.status.terminal or state.status.terminal:
             order.status = self._status_after(order, state.status)
+            self.sync(order)
         order.updated_ns = now_ns
         return order
 
@@ -140,6 +152,7 @@ class OrderTracker:
             order.status = OrderStatus.FILLED
         elif not order.status.terminal:
             order.status = OrderStatus.PARTIALLY_FILLED
+        self.sync(order)
         pos = self.positions.get(fill.asset_id, 0.0)
         if fill.side is Side.BUY:
             self.cash_usdc -= fill.price * fill.size_shares
@@ -161,3 +174,4 @@ class OrderTracker:
         order.status = status
         order.reason = reason
         order.updated_ns = now_ns
+        self.sync(order)
