@@ -602,36 +602,29 @@ class Executor:
     # =============================================================== internals: placing
     def _place(self, order: TrackedOrder) -> OrderAck:
         req = order.request
-        ambiguous = False
+        attempt_state = {"ambiguous": False}
         last_error: VenueError | None = None
         try:
+            try:
+                return self._place_attempt(order, attempt_state)  # fast path: no tenacity
+            except VenueError as exc:
+                if not _retry_place(exc) or self.config.retry.max_attempts < 2:
+                    raise
+                self.caller.stats["place"].retries += 1
+                self.clock.sleep(self.caller.backoff_s(1, exc))
             for attempt in self.caller.retrying("place", _retry_place):
                 with attempt:
-                    if ambiguous:
-                        found = self._find(req)
-                        if found is not None:
-                            return self._adopt(order, found)
-                    try:
-                        ack = self.caller.attempt("place", self.venue.place, req)
-                    except (VenueTimeout, VenueUnavailable) as exc:
-                        ambiguous = True  # it may have landed: look before re-sending
-                        last_error = exc
-                        raise
-                    if not ack.accepted and ack.reason == "duplicated":
-                        found = self._find(req)
-                        if found is not None:
-                            return self._adopt(order, found)
-                    return self._on_ack(order, ack)
+                    return self._place_attempt(order, attempt_state)
         except VenueRejected as exc:
             return self._venue_refused(order, exc.reason, str(exc))
         except RateLimitedLocally as exc:
-            if not ambiguous:
+            if not attempt_state["ambiguous"]:
                 return self._venue_refused(order, "rate_limited", str(exc))
             last_error = exc
         except VenueError as exc:
             last_error = exc
         # retries exhausted: one last look, else the order is lost until found
-        if ambiguous:
+        if attempt_state["ambiguous"]:
             found = self._find(req)
             if found is not None:
                 return self._adopt(order, found)
@@ -642,6 +635,24 @@ class Executor:
             return OrderAck(req.client_order_id, None, False, OrderStatus.UNKNOWN,
                             "outcome_unknown", str(last_error), self.clock.now_ns())  # fmt: skip
         return self._venue_refused(order, "venue_unavailable", str(last_error))
+
+    def _place_attempt(self, order: TrackedOrder, attempt_state: dict) -> OrderAck:
+        """One placement attempt; after an ambiguous failure, first look for the order."""
+        req = order.request
+        if attempt_state["ambiguous"]:
+            found = self._find(req)
+            if found is not None:
+                return self._adopt(order, found)
+        try:
+            ack = self.caller.attempt("place", self.venue.place, req)
+        except (VenueTimeout, VenueUnavailable):
+            attempt_state["ambiguous"] = True  # it may have landed: look before re-sending
+            raise
+        if not ack.accepted and ack.reason == "duplicated":
+            found = self._find(req)
+            if found is not None:
+                return self._adopt(order, found)
+        return self._on_ack(order, ack)
 
     def _find(self, req: OrderRequest) -> OrderState | None:
         """Did an order with this client id reach the venue? Asks a few times, waiting between."""
