@@ -14,6 +14,12 @@ the exchange after the entry latency (the book moves meanwhile), is matched
 there, and the answer returns after the acknowledgement latency. A round
 trip longer than the caller's deadline raises ``VenueTimeout`` at the
 deadline, and the order still exists: exactly the ambiguity live trading has.
+
+Faults (``exchange_mock.faults``) act through the one ``FaultHook`` passed
+in: its ``CallEffect`` per call (delay, error before or after acting, a move
+of the exchange book before matching, a mapped answer), its filter on each
+batch of delivered events, and its optional stale-book windows that hold the
+local cursor. With no hook, none of this is looked at.
 """
 
 from __future__ import annotations
@@ -124,6 +130,8 @@ class SimVenue:
         self._md_extra_ns = round(md_extra_ms * 1e6)
         self._rng = np.random.default_rng(seed)
         self._hook = fault_hook
+        # a stale-book fault pauses the local cursor (None: no check at all)
+        self._pause = getattr(fault_hook, "local_pause", None)
         self._days: Iterator = dataset.iter_days(start=start, end=end, markets=markets)
         self._batches: list[EventColumns] = []
         self._batch_base = 0  # index of _batches[0] in the whole stream
@@ -144,6 +152,9 @@ class SimVenue:
         self.exhausted = False
         self.calls: dict[str, int] = {}
         self._load_next_day()
+        bind = getattr(fault_hook, "bind", None)
+        if bind is not None:
+            bind(self)
 
     # ------------------------------------------------------------------ data loading
     def _load_next_day(self) -> bool:
@@ -184,6 +195,17 @@ class SimVenue:
     def book(self, asset_id: str) -> AssetBookView:
         return self.local.view(asset_id)
 
+    def subscribed_assets(self) -> list[str]:
+        return [a for i, a in enumerate(self.assets) if self.local.watch[i]]
+
+    def snapshot(self, asset_id: str, ts_ns: int) -> BookSnapshot:
+        """The strategy-visible book of one asset as a full snapshot (what a resubscribe sends)."""
+        loc = self.local
+        i = loc.index(asset_id)
+        return BookSnapshot(ts_ns, ts_ns, asset_id, self._markets[i >> 1].condition_id,
+                            tuple(loc.levels(i, 0, 10**6)), tuple(loc.levels(i, 1, 10**6)),
+                            float(loc.tick[i]))  # fmt: skip
+
     def mark(self, asset_id: str) -> float | None:
         return self.local.mark(asset_id)
 
@@ -194,10 +216,17 @@ class SimVenue:
             if self._pending and self._pending[0][0] < t1:
                 t1 = self._pending[0][0]
             stop_kind, t_local = self._next_local_stop()
+            if t_local is not None and self._pause is not None:
+                w = self._pause(t_local)  # a row received in a stale window waits for its end
+                t_local = t_local if w is None else w[1]
             if t_local is not None and t_local < t1:
                 t1 = t_local
             t1 = self._run_exchange(t1)
-            self._run_local(t1)
+            if self._pause is None:
+                self._run_local(t1)
+            else:
+                w = self._pause(t1)  # inside a stale window: the book stays as of its start
+                self._run_local(t1 if w is None else w[0] - 1)
             self.time_ns = max(self.time_ns, t1)
             out: list[VenueEvent] = []
             while self._pending and self._pending[0][0] <= t1:
@@ -207,9 +236,9 @@ class SimVenue:
                     out.extend(self._deliver_local_row())
                 else:
                     self._next_local_batch()
+            if out and self._hook is not None:
+                out = self._hook.on_events(out, self.time_ns)  # may withhold them all
             if out:
-                if self._hook is not None:
-                    out = self._hook.on_events(out, self.time_ns)
                 return out
             if self._stream_done():
                 self.exhausted = True
@@ -429,13 +458,26 @@ class SimVenue:
         if effect is not None and effect.error_after is not None:
             raise effect.error_after
 
+    @staticmethod
+    def _answer(effect, value):
+        """The call's answer as the caller sees it (a fault may map it)."""
+        if effect is not None and effect.result is not None:
+            return effect.result(value)
+        return value
+
     def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck:
         now, arrival, response, effect = self._round_trip("place", deadline_s)
+        return self._answer(effect, self._place(order, now, arrival, response, deadline_s, effect))
+
+    def _place(self, order, now, arrival, response, deadline_s, effect) -> OrderAck:
         if order.client_order_id in self._oid_of_cid:
             self._finish("place", now, response, deadline_s, effect)
             return OrderAck(order.client_order_id, None, False, OrderStatus.REJECTED,
                             "duplicated", "order is invalid. Duplicated.", response)  # fmt: skip
         self._run_exchange(arrival)
+        after = None
+        if effect is not None and effect.before_match is not None:
+            after = effect.before_match(self.clob, order, arrival)
         res = self.clob.submit(
             order.asset_id,
             order.side,
@@ -446,6 +488,8 @@ class SimVenue:
             expire_ns=order.expire_ns or 0,
             now_ns=arrival,
         )
+        if after is not None:
+            after(res)
         if res.order_id >= 0:
             self._cid_of_oid[res.order_id] = order.client_order_id
             self._oid_of_cid[order.client_order_id] = res.order_id
@@ -471,11 +515,13 @@ class SimVenue:
             self._open.pop(oid, None)
         self._finish("cancel", now, response, deadline_s, effect)
         if oid is None:
-            return CancelAck(client_order_id, "", False, "order not found")
-        if not ok:
-            return CancelAck(client_order_id, f"sim-o{oid}", False,
-                             "order can't be found - already canceled or matched")  # fmt: skip
-        return CancelAck(client_order_id, f"sim-o{oid}", True)
+            ack = CancelAck(client_order_id, "", False, "order not found")
+        elif not ok:
+            ack = CancelAck(client_order_id, f"sim-o{oid}", False,
+                            "order can't be found - already canceled or matched")  # fmt: skip
+        else:
+            ack = CancelAck(client_order_id, f"sim-o{oid}", True)
+        return self._answer(effect, ack)
 
     def cancel_all(self, *, deadline_s: float) -> list[CancelAck]:
         now, arrival, response, effect = self._round_trip("cancel_all", deadline_s)
@@ -486,7 +532,7 @@ class SimVenue:
                 del self._open[oid]
                 acks.append(CancelAck(self._cid_of_oid[oid], f"sim-o{oid}", True))
         self._finish("cancel_all", now, response, deadline_s, effect)
-        return acks
+        return self._answer(effect, acks)
 
     def _state(self, oid: int) -> OrderState:
         v = self.clob.order(oid)
@@ -507,17 +553,17 @@ class SimVenue:
         now, _, response, effect = self._round_trip("get_order", deadline_s)
         self._finish("get_order", now, response, deadline_s, effect)
         oid = self._oid_of_cid.get(client_order_id)
-        return None if oid is None else self._state(oid)
+        return self._answer(effect, None if oid is None else self._state(oid))
 
     def open_orders(self, *, deadline_s: float) -> list[OrderState]:
         now, _, response, effect = self._round_trip("open_orders", deadline_s)
         self._finish("open_orders", now, response, deadline_s, effect)
-        return [self._state(oid) for oid in self._open]
+        return self._answer(effect, [self._state(oid) for oid in self._open])
 
     def fills(self, since_ns: int, *, deadline_s: float) -> list[Fill]:
         now, _, response, effect = self._round_trip("fills", deadline_s)
         self._finish("fills", now, response, deadline_s, effect)
-        return [f for f in self._fills if f.ts_ns >= since_ns]
+        return self._answer(effect, [f for f in self._fills if f.ts_ns >= since_ns])
 
     def balance(self, *, deadline_s: float) -> Balance:
         now, _, response, effect = self._round_trip("balance", deadline_s)
@@ -528,7 +574,7 @@ class SimVenue:
             v = self.clob.order(oid)
             if v.side is Side.BUY:
                 reserved += v.price * v.remaining
-        return Balance(cash, cash - reserved, response)
+        return self._answer(effect, Balance(cash, cash - reserved, response))
 
     def positions(self) -> dict[str, float]:
         """The venue's own positions (for reconciliation checks)."""
