@@ -513,6 +513,7 @@ class SimVenue:
         ok = oid is not None and self.clob.cancel(oid)
         if ok:
             self._open.pop(oid, None)
+            self._cancelled(oid, arrival)
         self._finish("cancel", now, response, deadline_s, effect)
         if oid is None:
             ack = CancelAck(client_order_id, "", False, "order not found")
@@ -523,12 +524,19 @@ class SimVenue:
             ack = CancelAck(client_order_id, f"sim-o{oid}", True)
         return self._answer(effect, ack)
 
+    def _cancelled(self, oid: int, at_ns: int) -> None:
+        """Like Polymarket's user channel, a cancellation is also pushed as an order update,
+        so a caller whose cancel answer was lost still learns the order is gone."""
+        deliver = at_ns + self._ack.sample_ns(self._rng)
+        self._push(deliver, OrderUpdate(at_ns, deliver, self._state(oid)))
+
     def cancel_all(self, *, deadline_s: float) -> list[CancelAck]:
         now, arrival, response, effect = self._round_trip("cancel_all", deadline_s)
         self._run_exchange(arrival)
         acks = []
         for oid in list(self._open):
             if self.clob.cancel(oid):
+                self._cancelled(oid, arrival)
                 del self._open[oid]
                 acks.append(CancelAck(self._cid_of_oid[oid], f"sim-o{oid}", True))
         self._finish("cancel_all", now, response, deadline_s, effect)

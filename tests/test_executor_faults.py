@@ -265,3 +265,36 @@ def test_sides_are_checked(tmp_path: Path) -> None:
     assert ex.sell(YES, 0.48, 5.0).reason == "insufficient_position"
     assert ex.buy("123", 0.48, 5.0).reason == "unknown_asset"
     assert Side.BUY.value == 1
+
+
+def test_cancel_whose_answer_is_lost_is_confirmed_by_asking_the_venue(tmp_path: Path) -> None:
+    ex, venue, clock = setup(tmp_path)
+    ack = ex.buy(YES, 0.40, 10.0)
+    real_cancel = venue.cancel
+
+    def cancel_then_lose_answer(cid, *, deadline_s):
+        real_cancel(cid, deadline_s=deadline_s)
+        raise VenueTimeout("answer lost", call="cancel")
+
+    venue.cancel = cancel_then_lose_answer
+    assert ex.cancel(ack.client_order_id) is False  # we do not know yet
+    assert ex.tracker.orders[ack.client_order_id].status is OrderStatus.OPEN
+    clock.sleep(1.0)
+    ex._on_check()
+    assert ex.tracker.orders[ack.client_order_id].status is OrderStatus.CANCELED
+
+
+def test_a_placement_never_found_is_settled_after_the_lost_window(tmp_path: Path) -> None:
+    cfg = ExecutorConfig(kill_switch_path=str(tmp_path / "K"), retry=RetryConfig(max_attempts=2))
+    ex, venue, clock = setup(tmp_path, config=cfg)
+    venue.place_faults = [("before", VenueTimeout("x", call="place"))] * 2
+    ack = ex.buy(YES, 0.45, 10.0)
+    assert ack.client_order_id in ex.lost
+    clock.sleep(30.0)
+    ex._on_check()
+    assert ack.client_order_id in ex.lost  # still inside the window: keep looking
+    clock.sleep(31.0)
+    ex._on_check()
+    assert ack.client_order_id not in ex.lost
+    assert ex.tracker.orders[ack.client_order_id].status is OrderStatus.REJECTED
+    assert ex.tracker.orders[ack.client_order_id].reason == "never_reached_venue"

@@ -63,6 +63,9 @@ NS = 1_000_000_000
 DAY_NS = 86_400 * NS
 #: how often the executor re-checks kill switch, breakers, equity and lost orders
 CHECK_INTERVAL_S = 1.0
+#: how long a placement with no answer is looked for before it counts as never sent
+#: (ghost orders have been seen to appear seconds after a timeout)
+LOST_ORDER_WINDOW_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,9 @@ class Executor:
         self.slippage: list[SlippageRecord] = []
         self.halts: list[tuple[int, str]] = []
         self.lost: set[str] = set()  # orders whose placement outcome is still unknown
+        #: orders whose state must be asked again (a cancel's answer was lost), with since when
+        self._recheck: dict[str, int] = {}
+        self._lost_since: dict[str, int] = {}
         self._books = books
         self._markets = {
             a: m for m in (markets or venue.markets()) for a in (m.yes_token_id, m.no_token_id)
@@ -196,7 +202,10 @@ class Executor:
         try:
             ack = self.caller.call("cancel", self.venue.cancel, client_order_id)
         except VenueError as exc:
+            # the cancel may have landed: ask the venue for the order's state next check
             self._alert("warning", "cancel_failed", f"cancel {client_order_id}: {exc}")
+            self._recheck[client_order_id] = self.clock.now_ns()
+            self.install_timer()
             return False
         if ack.canceled and not order.status.terminal:
             self._set_status(order, OrderStatus.CANCELED, "canceled")
@@ -244,10 +253,10 @@ class Executor:
 
     def _idle(self) -> bool:
         t = self.tracker
-        return not (
-            t._open or self.lost or self._cancel_pending or self.state is not TradingState.ACTIVE
-            or any(abs(s) > EPS_SHARES for s in t.positions.values())
-        )  # fmt: skip
+        busy = t._open or self.lost or self._recheck or self._cancel_pending
+        if busy or self.state is not TradingState.ACTIVE:
+            return False
+        return not any(abs(s) > EPS_SHARES for s in t.positions.values())
 
     # =============================================================== restart
     def recover(self) -> list[str]:
@@ -629,6 +638,7 @@ class Executor:
             if found is not None:
                 return self._adopt(order, found)
             self.lost.add(req.client_order_id)
+            self._lost_since[req.client_order_id] = self.clock.now_ns()
             self._set_status(order, OrderStatus.UNKNOWN, "outcome_unknown")
             self._alert("critical", "order_lost",
                         f"placement of {req.client_order_id} unanswered: {last_error}")  # fmt: skip
@@ -673,6 +683,7 @@ class Executor:
 
     def _adopt(self, order: TrackedOrder, state: OrderState) -> OrderAck:
         self.lost.discard(order.client_order_id)
+        self._lost_since.pop(order.client_order_id, None)
         self.tracker.on_state(state, self.clock.now_ns())
         self._journal_safe("order_state", self.clock.now_ns(), order.client_order_id,
                            state_to_dict(state))  # fmt: skip
@@ -771,13 +782,41 @@ class Executor:
                 self._reduce(reason)
             elif not reason:
                 self._maybe_resume(now)
-        for cid in list(self.lost):
-            found = self._find(self.tracker.orders[cid].request)
-            if found is not None:
-                self._adopt(self.tracker.orders[cid], found)
+        self._recheck_orders(now)
         if self._timer is not None and self._idle():
             self._timer.cancel()  # nothing to watch until the next order
             self._timer = None
+
+    def _recheck_orders(self, now: int) -> None:
+        """Lost placements: look again; after ``LOST_ORDER_WINDOW_S`` without a trace the
+        order never reached the venue. Lost cancels: ask the venue for the order's state."""
+        for cid in list(self.lost):
+            order = self.tracker.orders[cid]
+            try:
+                state = self.caller.call("get_order", self.venue.get_order, cid)
+            except VenueError:
+                continue  # still unknown
+            if state is not None:
+                self._adopt(order, state)
+            elif now - self._lost_since.get(cid, now) >= LOST_ORDER_WINDOW_S * NS:
+                self.lost.discard(cid)
+                self._set_status(order, OrderStatus.REJECTED, "never_reached_venue")
+                msg = f"{cid} not at the venue after {LOST_ORDER_WINDOW_S:g} s: settled"
+                self._alert("warning", "order_lost", msg)
+        for cid in list(self._recheck):
+            order = self.tracker.orders[cid]
+            if order.status.terminal:
+                del self._recheck[cid]
+                continue
+            try:
+                state = self.caller.call("get_order", self.venue.get_order, cid)
+            except VenueError:
+                continue
+            del self._recheck[cid]
+            if state is not None:
+                self.tracker.on_state(state, now)
+                self._journal_safe("order_state", now, cid, state_to_dict(state))
+                self._changed(order)
 
     def _maybe_resume(self, now: int) -> None:
         """Back to ACTIVE once the breakers that put us in REDUCING have reset."""
