@@ -135,6 +135,7 @@ class Backtest:
         engine = Engine(
             strategy=self.strategy, feed=venue, executor=executor, context=ctx, clock=clock,
             equity_interval_s=cfg.equity_interval_s, equity_sampler=equity,
+            feed_silence_s=cfg.executor.feed_silence_s,
         )  # fmt: skip
         self.venue, self.executor, self.engine = venue, executor, engine
         start_ns = clock.now_ns()

@@ -149,6 +149,8 @@ class SimVenue:
         self._trade_no = 0
         self._resolved: set[int] = set()
         self.time_ns = clock.now_ns()
+        #: receive time of the last row applied to the strategy's books (a feed watchdog's input)
+        self.last_update_ns = clock.now_ns()
         self.exhausted = False
         self.calls: dict[str, int] = {}
         self._load_next_day()
@@ -289,12 +291,15 @@ class SimVenue:
             return
         ev = self._batch(lo.batch)
         stop = min(self._watch_row, len(ev)) if self._watch_row >= lo.row else len(ev)
+        before = lo.row
         lo.row = int(
             apply_local_until(
                 ev.ts_recv_ns, ev.asset, ev.kind, ev.side, ev.price, ev.size, lo.row, stop,
                 t_ns, self._md_extra_ns, self.local.ladder, self.local.best, self.local.grid,
             )
         )  # fmt: skip
+        if lo.row > before:
+            self.last_update_ns = int(ev.ts_recv_ns[lo.row - 1]) + self._md_extra_ns
 
     def _run_exchange(self, t_ns: int) -> int:
         """Apply exchange rows up to ``t_ns``; returns ``t_ns`` lowered to any new delivery."""

@@ -57,6 +57,7 @@ class Engine:
         clock: SimClock | WallClock,
         equity_interval_s: float = 60.0,
         equity_sampler=None,
+        feed_silence_s: float = 0.0,
     ) -> None:
         self.strategy = strategy
         self.feed = feed
@@ -68,6 +69,8 @@ class Engine:
         self._sample_equity = equity_sampler
         self._started = False
         self._finished = False
+        self._silence_ns = round(feed_silence_s * 1e9) if hasattr(feed, "last_update_ns") else 0
+        self._silent = False
 
     def run(self, end_ns: int) -> EngineStats:
         """Start, run until ``end_ns`` (or the end of the data), and stop."""
@@ -96,6 +99,8 @@ class Engine:
                 self._deliver(ev)
             if feed.time_ns > clock.now_ns():
                 clock.advance_to(feed.time_ns)
+            if self._silence_ns:
+                self._watch_feed()
             for timer in clock.pop_due(clock.now_ns()):
                 if timer.name == EQUITY_TIMER:
                     self._sample_equity(clock.now_ns())
@@ -114,6 +119,14 @@ class Engine:
             if self._sample_equity is not None:
                 self._sample_equity(self.clock.now_ns())
         return self.stats
+
+    def _watch_feed(self) -> None:
+        """A feed that stays connected but stops updating the books is as dangerous as a
+        dropped one (PONGs say nothing about data flow): no new risk until data flows again."""
+        silent = self.clock.now_ns() - self.feed.last_update_ns > self._silence_ns
+        if silent != self._silent:
+            self._silent = silent
+            self.executor.on_feed_state(not silent, "no market data" if silent else "")
 
     def _deliver(self, ev) -> None:
         """Hand one event to the executor and/or strategy, at its receive time."""
@@ -145,6 +158,7 @@ class Engine:
             strategy.on_resolved(ctx, ev)
         elif isinstance(ev, ConnectionState):
             self.stats.connection_changes += 1
+            self.executor.on_feed_state(ev.connected, ev.reason)
             log.info("feed %s: %s", "connected" if ev.connected else "disconnected", ev.reason)
         elif isinstance(ev, TickSizeChange):
             # the feed's book views already carry the new tick; counted for the report

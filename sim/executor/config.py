@@ -112,6 +112,9 @@ class ExecutorConfig:
     #: a file whose existence halts trading; checked before every order
     kill_switch_path: str = ".kill_switch"
     client_id_prefix: str = "cs"
+    #: no book update for this long while connected counts as a silent feed: no new
+    #: risk until data flows again (0 = no watchdog)
+    feed_silence_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not (self.balance_ttl_s >= 0 and math.isfinite(self.balance_ttl_s)):
@@ -124,6 +127,8 @@ class ExecutorConfig:
             raise ConfigError("slippage_breaker_fills", "must be >= 0")
         if not self.client_id_prefix.isalnum():
             raise ConfigError("client_id_prefix", "must be letters and digits only")
+        if not (self.feed_silence_s >= 0 and math.isfinite(self.feed_silence_s)):
+            raise ConfigError("feed_silence_s", "must be >= 0 seconds (0 = no watchdog)")
         if not self.kill_switch_path:
             raise ConfigError("kill_switch_path", "must not be empty")
 

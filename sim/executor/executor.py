@@ -124,6 +124,9 @@ class Executor:
         self.kill_switch = KillSwitch(cfg.kill_switch_path)
         self.state = TradingState.ACTIVE
         self.state_reason = ""
+        #: why market data cannot be trusted now ("" = it can): no new risk meanwhile
+        self.feed_problem = ""
+        self.feed_events: list[tuple[int, bool, str]] = []
         self.refusals: list[Refusal] = []
         self.slippage: list[SlippageRecord] = []
         self.halts: list[tuple[int, str]] = []
@@ -403,6 +406,16 @@ class Executor:
                             "assets": list(event.asset_ids)})  # fmt: skip
         self._save_risk()
 
+    def on_feed_state(self, connected: bool, reason: str = "") -> None:
+        """The market feed went down (or silent) or came back: no new risk while it is out,
+        since prices the strategy and the slippage bound rely on may be stale."""
+        now = self.clock.now_ns()
+        self.feed_problem = "" if connected else (reason or "disconnected")
+        self.feed_events.append((now, connected, reason))
+        self._journal_safe("feed", now, "up" if connected else "down", {"reason": reason})
+        if not connected:
+            self._alert("warning", "feed", f"market feed down: {self.feed_problem}")
+
     # =============================================================== equity
     def equity_usdc(self) -> float:
         """Cash plus positions marked at mid (or the one side quoted, or average cost)."""
@@ -450,6 +463,8 @@ class Executor:
             return "max_open_orders", f"{len(open_orders)} open orders", req
         if lim.max_orders_per_day and self._orders_today >= lim.max_orders_per_day:
             return "max_orders_per_day", f"{self._orders_today} orders today", req
+        if not reducing and self.feed_problem:
+            return "feed_down", f"market data not trusted: {self.feed_problem}", req
         if not reducing:
             reason = self._risk_reason(now, notional)
             if reason:
