@@ -8,6 +8,7 @@ Commands:
   clobsim synth --out DIR [--days N --seed S --intensity X ...]
   clobsim summary DATASET [--csv FILE]
   clobsim backtest CONFIG.toml [--out DIR]
+  clobsim validate CONFIG.toml --out DIR
   clobsim demo
 """
 
@@ -171,6 +172,24 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from exchange_mock.validation import validate
+    from sim.report import render_table
+
+    out = Path(args.out)
+    report = validate(args.config, out, workers=args.workers)
+    console = _console()
+    console.print(render_table(report))
+    s = report["summary"]
+    console.print(
+        f"[bold]{report['verdict']}[/]: {s['checks_passed']}/{s['checks_total']} checks passed; "
+        f"{len(report['runs'])} runs in {report['wall_s']:.1f} s, "
+        f"peak memory {report['peak_rss_mb']:.0f} MB"
+    )
+    console.print(f"report: {out / 'report.html'} (also report.md, report.json, runs/)")
+    return 0 if report["verdict"] == "GO" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clobsim", description=__doc__.split("\n")[0])
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -190,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="backtest config (see docs/config.md)")
     p.add_argument("--out", default=None, help="folder for the result tables (CSV)")
     p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("validate", help="paper validation: scenarios x seeds -> GO/NO-GO report")
+    p.add_argument("config", help="backtest config with a [validation] table")
+    p.add_argument("--out", required=True, help="folder for report.md/html/json and runs/")
+    p.add_argument("--workers", type=int, default=None, help="parallel runs (default: cores)")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("demo", help="generate the demo week (cached) and summarise it")
     p.add_argument("--data", default=str(DEMO_DATA), help=f"dataset folder (default {DEMO_DATA})")

@@ -23,6 +23,9 @@ class Scenario:
     limits: dict = field(default_factory=dict)
     #: starting cash override (insufficient funds)
     cash_usdc: float | None = None
+    #: strategy parameters for this scenario (e.g. sizing that asks for more than the funds);
+    #: only those the strategy accepts are applied
+    strategy_params: dict = field(default_factory=dict)
     #: trip the kill switch this many seconds after the start (an operator action)
     kill_switch_at_s: float | None = None
     #: check names judged on this scenario's runs

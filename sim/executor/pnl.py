@@ -26,6 +26,7 @@ class PnlLedger:
         self._assets: dict[str, _Book] = {}
         self._open_pnl: dict[str, float] = {}  # realised P&L of the market's open round trip
         self.realized_usdc = 0.0
+        self.realized_by_market: dict[str, float] = {}
 
     def avg_cost(self, asset_id: str) -> float:
         b = self._assets.get(asset_id)
@@ -57,6 +58,7 @@ class PnlLedger:
 
     def _realise(self, market: str, pnl: float) -> float | None:
         self.realized_usdc += pnl
+        self.realized_by_market[market] = self.realized_by_market.get(market, 0.0) + pnl
         if market not in self._open_pnl:
             return None
         self._open_pnl[market] += pnl
@@ -66,6 +68,15 @@ class PnlLedger:
         if held:
             return None
         return self._open_pnl.pop(market)
+
+    def pnl_by_market(self, mark) -> dict[str, float]:
+        """Realised plus unrealised P&L per market; ``mark(asset)`` prices open shares."""
+        out = dict(self.realized_by_market)
+        for asset, b in self._assets.items():
+            if abs(b.shares) > EPS:
+                market = self._market_of.get(asset, asset)
+                out[market] = out.get(market, 0.0) + b.shares * mark(asset) - b.cost_usdc
+        return out
 
     def state(self) -> dict:
         return {

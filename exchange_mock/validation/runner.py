@@ -1,0 +1,248 @@
+"""Run the scenario x seed matrix: each run a full backtest under its faults.
+
+Runs are independent processes' worth of work: by default they are spread
+over the local cores (``ProcessPoolExecutor``); results are collected and
+sorted by (scenario, seed), so a parallel run equals a serial one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from exchange_mock.backtest import Backtest
+from exchange_mock.faults import FaultInjector
+from exchange_mock.validation.scenarios import BY_NAME, Scenario
+from sim.backtest_config import BacktestConfig
+from sim.executor import LimitsConfig
+from sim.strategy_loader import load_strategy
+from sim.types import OrderStatus, Side
+
+NS = 1_000_000_000
+
+
+@dataclass
+class RunOutcome:
+    scenario: str
+    seed: int
+    metrics: dict
+    artifacts: dict = field(default_factory=dict)
+
+
+def _config_for(base: BacktestConfig, sc: Scenario, seed: int) -> BacktestConfig:
+    cfg = dataclasses.replace(base, seed=seed)
+    if sc.risk:
+        cfg = dataclasses.replace(cfg, risk=dataclasses.replace(cfg.risk, **sc.risk))
+    if sc.limits:
+        limits = dataclasses.replace(cfg.executor.limits, **sc.limits)
+        cfg = dataclasses.replace(cfg, executor=dataclasses.replace(cfg.executor, limits=limits))
+    if sc.cash_usdc is not None:
+        cfg = dataclasses.replace(cfg, cash_usdc=sc.cash_usdc)
+    return cfg
+
+
+def run_one(base: BacktestConfig, base_dir: str, scenario: str, seed: int) -> RunOutcome:
+    """One backtest of ``scenario`` with ``seed``; returns numbers and tables for the checks."""
+    sc = BY_NAME[scenario]
+    cfg = _config_for(base, sc, seed)
+    if sc.strategy_params:
+        accepted = _accepted_params(cfg, base_dir)
+        extra = {k: v for k, v in sc.strategy_params.items() if k in accepted}
+        params = {**cfg.strategy.params, **extra}
+        cfg = dataclasses.replace(cfg, strategy=dataclasses.replace(cfg.strategy, params=params))
+    strategy = load_strategy(cfg.strategy, Path(base_dir))
+    logging.getLogger("clobsim.alerts").disabled = True  # alerts go to the report instead
+    plan = sc.plan(seed)
+    injector = FaultInjector(plan) if plan is not None else None
+    with tempfile.TemporaryDirectory(prefix="clobsim-validate-") as tmp:
+        # each run its own kill-switch file: a drill must never halt the next run (or you)
+        kill = str(Path(tmp) / "kill_switch")
+        cfg = dataclasses.replace(
+            cfg, executor=dataclasses.replace(cfg.executor, kill_switch_path=kill)
+        )
+        bt = Backtest.from_config(cfg, strategy, fault_hook=injector)
+        if sc.kill_switch_at_s is not None:
+            bt.on_start = _kill_switch_action(sc.kill_switch_at_s)
+        t0 = time.perf_counter()
+        res = bt.run()
+        wall = time.perf_counter() - t0
+    arts = _artifacts(res)
+    names = {m.condition_id: m.slug or m.condition_id for m in bt.venue.markets()}
+    pnl = bt.executor.pnl.pnl_by_market(bt.executor._mark)
+    arts["pnl_by_market"] = pd.Series({names.get(k, k): v for k, v in pnl.items()}, dtype=float)
+    return RunOutcome(scenario, seed, _metrics(bt, res, cfg, injector, wall), arts)
+
+
+def _accepted_params(cfg: BacktestConfig, base_dir: str) -> set[str]:
+    import inspect
+
+    probe = load_strategy(dataclasses.replace(cfg.strategy, params={}), Path(base_dir))
+    return set(inspect.signature(type(probe)).parameters)
+
+
+def _kill_switch_action(at_s: float):
+    def install(bt: Backtest) -> None:
+        ex, clock = bt.executor, bt.venue.clock
+        clock.schedule(
+            "__kill_switch_drill__",
+            clock.now_ns() + round(at_s * NS),
+            lambda timer: ex.trip_kill_switch("validation drill"),
+        )
+
+    return install
+
+
+def _metrics(bt: Backtest, res, cfg: BacktestConfig, injector, wall: float) -> dict:
+    ex, venue = bt.executor, bt.venue
+    tr = ex.tracker
+    s = res.summary
+    # orders that reached the venue, by its own books
+    venue_orders = venue.order_states()
+    sent = {o.client_order_id for o in venue_orders}
+    ours = set(tr.orders)
+    venue_pos = venue.positions()
+    assets = set(venue_pos) | {a for a, v in tr.positions.items() if abs(v) > 1e-9}
+    pos_gap = max((abs(tr.positions.get(a, 0.0) - venue_pos.get(a, 0.0)) for a in assets),
+                  default=0.0)  # fmt: skip
+    halt_ns = ex.halts[0][0] if ex.halts else None
+    after_halt = sum(1 for o in venue_orders if halt_ns is not None and o.created_ns > halt_ns)
+    open_after = sum(1 for o in venue_orders if not o.status.terminal) if halt_ns else 0
+    down = _intervals(ex.feed_events)
+    sent_while_down = sum(
+        1 for o in venue_orders
+        if any(a <= o.created_ns < b for a, b in down) and o.side is Side.BUY
+    )  # fmt: skip
+    slips = np.array([r.excess_per_share for r in ex.slippage]) if ex.slippage else np.zeros(0)
+    eq = res.equity
+    min_cash = float(min(eq["cash_usdc"].min(), tr.cash_usdc)) if len(eq) else tr.cash_usdc
+    partial = sum(
+        1 for o in tr.orders.values()
+        if o.status.terminal and 0 < o.filled_shares < o.request.size_shares - 1e-9
+    )  # fmt: skip
+    risk = ex.risk
+    trips = []
+    for e in risk.events if risk is not None else []:
+        if e.kind != "trip":
+            continue
+        resets = [
+            r.ts_ns for r in risk.events
+            if r.breaker == e.breaker and r.kind == "reset" and r.ts_ns > e.ts_ns
+        ]  # fmt: skip
+        until = resets[0] if resets else np.iinfo(np.int64).max
+        risky_after = sum(
+            1 for o in venue_orders if o.side is Side.BUY and e.ts_ns < o.created_ns < until
+        )
+        trips.append({"breaker": e.breaker, "ts_ns": e.ts_ns, "value": e.value,
+                      "threshold": e.threshold, "risk_orders_after": risky_after})  # fmt: skip
+    calls = {
+        k: {"calls": st.calls, "attempts": st.attempts, "retries": st.retries,
+            "timeouts": st.timeouts, "transient_errors": st.transient_errors,
+            "max_elapsed_s": st.max_elapsed_s, "deadline_s": st.deadline_s,
+            "over_deadline": st.over_deadline}
+        for k, st in ex.caller.stats.items()
+    }  # fmt: skip
+    refusals = res.refusals.reason.value_counts().to_dict() if len(res.refusals) else {}
+    alerts = res.alerts.kind.value_counts().to_dict() if len(res.alerts) else {}
+    return {
+        "events": int(s["Events"]),
+        "wall_s": wall,
+        "orders": int(s["Orders"]),
+        "fills": int(s["Fills"]),
+        "refusals": int(s["Refusals"]),
+        "pnl_usdc": float(s["Final equity [USDC]"] - s["Initial cash [USDC]"]),
+        "return_pct": float(s["Return [%]"]),
+        "max_drawdown_pct": float(s["Max. Drawdown [%]"]),
+        "fees_usdc": float(s["Fees [USDC]"]),
+        "halts": len(ex.halts),
+        "breaker_trips": len(trips),
+        "trips": trips,
+        "injected": dict(injector.counts) if injector is not None else {},
+        "venue_orders": len(sent),
+        "executor_orders": len(ours),
+        "unknown_at_venue": len(sent - ours),
+        "doubled_orders": max(len(sent) - len(ours), 0),
+        "position_gap_shares": pos_gap,
+        "orders_after_halt": after_halt,
+        "open_after_halt": open_after,
+        "halt_ns": halt_ns,
+        "feed_down_intervals": len(down),
+        "risk_orders_while_feed_down": sent_while_down,
+        "slippage_max": float(slips.max()) if len(slips) else 0.0,
+        "slippage_p50": float(np.percentile(slips, 50)) if len(slips) else 0.0,
+        "slippage_p95": float(np.percentile(slips, 95)) if len(slips) else 0.0,
+        "max_slippage_bound": cfg.executor.max_slippage,
+        "min_cash_usdc": min_cash,
+        "partial_fill_orders": partial,
+        "lost_orders": len(ex.lost),
+        "calls": calls,
+        "refusal_reasons": refusals,
+        "alerts": alerts,
+        "fok_partial_alerts": alerts.get("fok_partial", 0),
+    }
+
+
+def _intervals(events: list[tuple[int, bool, str]]) -> list[tuple[int, int]]:
+    out, start = [], None
+    for ts, connected, _ in events:
+        if not connected and start is None:
+            start = ts
+        elif connected and start is not None:
+            out.append((start, ts))
+            start = None
+    if start is not None:
+        out.append((start, np.iinfo(np.int64).max))
+    return out
+
+
+def _artifacts(res) -> dict:
+    halts = pd.DataFrame(columns=["time", "reason"])
+    if len(res.alerts):
+        halts = res.alerts[res.alerts.kind == "kill_switch"][["time", "message"]]
+        halts = halts.rename(columns={"message": "reason"})
+    return {
+        "equity": res.equity,
+        "fills": res.fills,
+        "breakers": res.breakers,
+        "halts": halts,
+        "calls": res.calls,
+        "orders": res.orders,
+        "refusals": res.refusals,
+        "alerts": res.alerts,
+    }
+
+
+def run_matrix(
+    base: BacktestConfig, base_dir: str, scenarios: list[str], seeds: list[int],
+    workers: int = 0,
+) -> list[RunOutcome]:  # fmt: skip
+    jobs = [(s, seed) for s in scenarios for seed in seeds]
+    workers = workers or min(len(jobs), os.cpu_count() or 1)
+    if workers <= 1:
+        outcomes = [run_one(base, base_dir, s, seed) for s, seed in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(run_one, base, base_dir, s, seed) for s, seed in jobs]
+            outcomes = [f.result() for f in futures]
+    return sorted(outcomes, key=lambda o: (scenarios.index(o.scenario), o.seed))
+
+
+def day_range(base: BacktestConfig, days: int, available: list[dt.date]) -> BacktestConfig:
+    start = base.data.start or available[0]
+    end = start + dt.timedelta(days=days - 1)
+    if base.data.end is not None:
+        end = min(end, base.data.end)
+    data = dataclasses.replace(base.data, start=start, end=end)
+    return dataclasses.replace(base, data=data)
+
+
+__all__ = ["LimitsConfig", "OrderStatus", "RunOutcome", "day_range", "run_matrix", "run_one"]
