@@ -244,6 +244,10 @@ class Executor:
         self._journal_safe("kill_switch", now, "reset", {"state": "ACTIVE"})
         self.state, self.state_reason = TradingState.ACTIVE, ""
         self._alert("info", "kill_switch", "kill switch reset by operator")
+        if self.risk is not None:  # a breaker still tripped keeps us reducing
+            reason = self.risk.allow_new_risk(now)
+            if reason:
+                self._reduce(reason)
 
     def install_timer(self) -> None:
         """Re-check kill switch, breakers and lost orders every ``CHECK_INTERVAL_S`` while
@@ -276,6 +280,11 @@ class Executor:
             saved = self.journal.load_state("risk")
             if saved is not None:
                 self.risk.restore(saved)
+        today = self.clock.now_ns() // DAY_NS
+        self._day = today
+        self._orders_today = sum(
+            1 for r in self.journal.records(kinds=["order_new"]) if r.ts_ns // DAY_NS == today
+        )  # the daily order cap must not reset with the process
         if n_records:
             t = self.tracker
             report.append(
@@ -452,6 +461,7 @@ class Executor:
             # the reason a report counts is what put us in REDUCING (a breaker's name)
             reason = self.state_reason or "reducing_only"
             return reason, f"only position-reducing orders: {self.state_reason}", req
+        req = self._bound_slippage(req, market, expected)  # limits judge the price sent
         lim = self.config.limits
         notional = req.price * req.size_shares
         if lim.max_order_shares and req.size_shares > lim.max_order_shares:
@@ -472,7 +482,6 @@ class Executor:
             reason, message = self._position_limits(req, market, open_orders)
             if reason:
                 return reason, message, req
-        req = self._bound_slippage(req, market, expected)
         if req.side is Side.BUY:
             reason, message = self._funds_check(req, market, expected, open_orders)
         else:

@@ -1,0 +1,144 @@
+"""The paper validation: checks pass on evidence, fail without it, and the report is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from exchange_mock.validation import validate
+from exchange_mock.validation.checks import CHECKS
+from exchange_mock.validation.runner import RunOutcome
+from sim.executor import Executor
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_config(tmp_path: Path, scenarios: list[str]) -> Path:
+    (tmp_path / "window_pair.py").write_text((ROOT / "examples" / "window_pair.py").read_text())
+    cfg = tmp_path / "val.toml"
+    names = ", ".join(f'"{s}"' for s in scenarios)
+    cfg.write_text(f"""
+cash_usdc = 1000.0
+[data]
+path = "{(ROOT / "data" / "sample").as_posix()}"
+markets = ["btc-updown-15m-*"]
+[strategy]
+name = "window_pair:WindowPairAccumulator"
+[validation]
+days = 1
+seeds = [1]
+scenarios = [{names}]
+workers = 1
+""")
+    return cfg
+
+
+def test_validate_writes_a_report_backed_by_evidence(tmp_path: Path) -> None:
+    report = validate(write_config(tmp_path, ["kill_switch", "retries"]), tmp_path / "out")
+    out = tmp_path / "out"
+    for name in ("report.md", "report.html", "report.json"):
+        assert (out / name).is_file()
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["verdict"] == report["verdict"]
+    by_name = {c["name"]: c for c in saved["checks"]}
+    assert by_name["kill_switch"]["status"] == "PASS"
+    assert by_name["kill_switch"]["evidence"]["orders_after_halt"] == 0
+    assert by_name["retries"]["evidence"]["doubled_orders"] == 0
+    assert [r["scenario"] for r in saved["runs"]] == ["baseline", "kill_switch", "retries"]
+    assert (out / "runs" / "baseline-s1" / "equity.parquet").is_file()
+
+
+def test_a_disabled_kill_switch_turns_its_check_to_fail(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(Executor, "trip_kill_switch", lambda self, reason="api": None)
+    report = validate(write_config(tmp_path, ["kill_switch"]), tmp_path / "out")
+    check = next(c for c in report["checks"] if c["name"] == "kill_switch")
+    assert check["status"] == "FAIL" and check["evidence"]["halts"] == 0
+    assert report["verdict"] == "NO-GO"
+
+
+def _run(**metrics) -> RunOutcome:
+    base = {
+        "injected": {}, "refusal_reasons": {}, "alerts": {}, "calls": {}, "trips": [],
+        "doubled_orders": 0, "position_gap_shares": 0.0, "unknown_at_venue": 0,
+        "lost_orders": 0, "halts": 0, "orders_after_halt": 0, "open_after_halt": 0,
+        "feed_down_intervals": 0, "risk_orders_while_feed_down": 0, "slippage_max": 0.0,
+        "slippage_p95": 0.0, "max_slippage_bound": 0.02, "min_cash_usdc": 0.0,
+        "fok_partial_alerts": 0, "partial_fill_orders": 0, "breaker_trips": 0,
+    }  # fmt: skip
+    return RunOutcome("x", 1, {**base, **metrics})
+
+
+@pytest.mark.parametrize(
+    ("check", "bad"),
+    [
+        (
+            "api_timeouts",
+            {
+                "injected": {"delay": 3},
+                "calls": {
+                    "place": {
+                        "max_elapsed_s": 6.0,
+                        "deadline_s": 5.0,
+                        "over_deadline": 1,
+                        "timeouts": 0,
+                        "retries": 0,
+                        "transient_errors": 0,
+                    }
+                },
+            },
+        ),
+        (
+            "retries",
+            {
+                "injected": {"server_error": 2},
+                "doubled_orders": 1,
+                "calls": {
+                    "place": {
+                        "retries": 2,
+                        "transient_errors": 2,
+                        "max_elapsed_s": 0,
+                        "deadline_s": 5,
+                        "over_deadline": 0,
+                        "timeouts": 0,
+                    }
+                },
+            },
+        ),
+        ("positions_reconcile", {"position_gap_shares": 5.0}),
+        ("kill_switch", {"halts": 1, "orders_after_halt": 2}),
+        ("slippage", {"injected": {"slippage": 1}, "slippage_max": 0.05}),
+        (
+            "websocket_reconnect",
+            {
+                "injected": {"ws_drop": 1},
+                "feed_down_intervals": 1,
+                "risk_orders_while_feed_down": 3,
+            },
+        ),
+        ("partial_fills", {"injected": {"partial_fill": 1}, "fok_partial_alerts": 1}),
+        (
+            "breaker_daily_loss",
+            {
+                "trips": [
+                    {
+                        "breaker": "daily_loss",
+                        "value": 130.0,
+                        "threshold": 125.0,
+                        "risk_orders_after": 1,
+                    }
+                ]
+            },
+        ),
+        ("balance_checking", {"injected": {"zero_balance": 1}}),
+    ],
+)
+def test_each_check_can_fail(check: str, bad: dict) -> None:
+    ok, evidence = CHECKS[check]([_run(**bad)], {})
+    assert not ok, evidence
+
+
+def test_secrets_in_the_config_fail_the_credentials_check() -> None:
+    ok, evidence = CHECKS["credentials_configured"]([], {"live": {"private_key": "0xabc"}})
+    assert not ok and evidence["keys"] == "live.private_key"
