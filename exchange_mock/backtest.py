@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from exchange_mock.clob import codes
@@ -76,6 +76,9 @@ class Backtest:
         self.progress = progress
         self.venue: SimVenue | None = None
         self.executor: Executor | None = None
+        #: called with this Backtest once venue, executor and engine exist, before the run
+        #: (drills such as a scheduled kill switch hook in here)
+        self.on_start: Callable[[Backtest], None] | None = None
 
     @classmethod
     def from_config(cls, config: BacktestConfig, strategy: Strategy, **kw: object) -> Backtest:
@@ -138,6 +141,8 @@ class Backtest:
             feed_silence_s=cfg.executor.feed_silence_s,
         )  # fmt: skip
         self.venue, self.executor, self.engine = venue, executor, engine
+        if self.on_start is not None:
+            self.on_start(self)
         start_ns = clock.now_ns()
         wall0 = time.perf_counter()
         if self.progress:

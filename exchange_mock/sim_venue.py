@@ -589,6 +589,10 @@ class SimVenue:
                 reserved += v.price * v.remaining
         return self._answer(effect, Balance(cash, cash - reserved, response))
 
+    def order_states(self) -> list[OrderState]:
+        """Every order that reached the matching engine, as it stands now."""
+        return [self._state(oid) for oid in self._cid_of_oid]
+
     def positions(self) -> dict[str, float]:
         """The venue's own positions (for reconciliation checks)."""
         out = {}
