@@ -75,6 +75,7 @@ class WindowPairAccumulator(Strategy):
             key=lambda m: m.start_ns,
         )
         self.legs: dict[str, _Leg] = {}
+        self._next = 0
         ctx.schedule("scan", every_s=self.every_s)
 
     def on_fill(self, ctx, fill):
@@ -87,7 +88,10 @@ class WindowPairAccumulator(Strategy):
         now = ctx.clock.now_ns()
         if now < self.paused_until:
             return
-        for m in self.windows:
+        # windows are sorted by start: skip the ones already over once and for all
+        while self._next < len(self.windows) and self.windows[self._next].end_ns <= now:
+            self._next += 1
+        for m in self.windows[self._next :]:
             if m.start_ns > now:
                 break
             if now < m.end_ns:

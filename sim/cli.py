@@ -28,6 +28,7 @@ from sim.errors import ClobsimError, ConfigError
 #: Where `make demo` keeps the generated week (git-ignored, regenerated when missing).
 DEMO_DATA = Path("data/generated/week")
 DEMO_OUT = Path("out/demo")
+DEMO_VALIDATION = Path("examples/window_pair_validation.toml")
 
 
 def _synth_args(p: argparse.ArgumentParser) -> None:
@@ -139,6 +140,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
         stamped["demo_fingerprint"] = wanted
         meta.write_text(json.dumps(stamped, indent=2, sort_keys=True) + "\n")
     _print_summary(data, DEMO_OUT / "markets.csv", args.quiet)
+    if args.summary_only:
+        return 0
+    from exchange_mock.validation import validate
+    from sim.report import render_table
+
+    console = _console()
+    console.print(f"\n[bold]Paper validation[/] of {DEMO_VALIDATION} over the {config.days} days "
+                  "(every scenario x seed, on all cores) ...")  # fmt: skip
+    report = validate(DEMO_VALIDATION, DEMO_OUT / "validation")
+    console.print(render_table(report))
+    s = report["summary"]
+    console.print(
+        f"[bold]Verdict: {report['verdict']}[/] ({s['checks_passed']}/{s['checks_total']} checks "
+        f"passed; {len(report['runs'])} runs in {report['wall_s']:.0f} s). Baseline P&L "
+        f"{s['baseline_pnl_usdc']:+.2f} USDC, max drawdown {s['baseline_max_drawdown_pct']:.1f} %."
+    )
+    console.print(f"Report: {DEMO_OUT / 'validation' / 'report.html'} (and report.md, report.json)")
     return 0
 
 
@@ -219,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="generate the demo week (cached) and summarise it")
     p.add_argument("--data", default=str(DEMO_DATA), help=f"dataset folder (default {DEMO_DATA})")
     p.add_argument("--intensity", type=float, default=0.25, help="message-rate multiplier")
+    p.add_argument("--summary-only", action="store_true", help="skip the paper validation")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -115,6 +115,10 @@ class ExecutorConfig:
     #: no book update for this long while connected counts as a silent feed: no new
     #: risk until data flows again (0 = no watchdog)
     feed_silence_s: float = 0.0
+    #: seconds between the executor's own checks (kill switch file, breakers on marked
+    #: equity, lost orders) while it holds orders or positions; the kill switch is also
+    #: checked before every order
+    check_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not (self.balance_ttl_s >= 0 and math.isfinite(self.balance_ttl_s)):
@@ -127,6 +131,8 @@ class ExecutorConfig:
             raise ConfigError("slippage_breaker_fills", "must be >= 0")
         if not self.client_id_prefix.isalnum():
             raise ConfigError("client_id_prefix", "must be letters and digits only")
+        if not (0 < self.check_interval_s <= 60):
+            raise ConfigError("check_interval_s", "must be in (0, 60] seconds")
         if not (self.feed_silence_s >= 0 and math.isfinite(self.feed_silence_s)):
             raise ConfigError("feed_silence_s", "must be >= 0 seconds (0 = no watchdog)")
         if not self.kill_switch_path:

@@ -61,8 +61,6 @@ from sim.venue import Venue, VenueError, VenueRejected, VenueTimeout, VenueUnava
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
-#: how often the executor re-checks kill switch, breakers, equity and lost orders
-CHECK_INTERVAL_S = 1.0
 #: how long a placement with no answer is looked for before it counts as never sent
 #: (ghost orders have been seen to appear seconds after a timeout)
 LOST_ORDER_WINDOW_S = 60.0
@@ -149,6 +147,7 @@ class Executor:
         self._cancel_pending = False
         self.on_order_change: Callable[[TrackedOrder], None] | None = None
         self._timer: Timer | None = None
+        self._risk_events_saved = -1
 
     # =============================================================== strategy side
     def buy(
@@ -250,12 +249,15 @@ class Executor:
                 self._reduce(reason)
 
     def install_timer(self) -> None:
-        """Re-check kill switch, breakers and lost orders every ``CHECK_INTERVAL_S`` while
+        """Re-check kill switch, breakers and lost orders every ``check_interval_s`` while
         there is anything to watch (open or lost orders, positions, a halt in progress).
         An idle executor stops its timer; the next order starts it again."""
         if self._timer is None:
             self._timer = self.clock.schedule(
-                "__executor__", self.clock.now_ns(), self._on_check, every_s=CHECK_INTERVAL_S
+                "__executor__",
+                self.clock.now_ns(),
+                self._on_check,
+                every_s=self.config.check_interval_s,
             )
 
     def _idle(self) -> bool:
@@ -801,7 +803,8 @@ class Executor:
             except Exception as exc:
                 reason = "risk_check_failed"
                 self._alert("critical", "risk_check_failed", repr(exc))
-            self._save_risk()
+            if len(self.risk.events) != self._risk_events_saved:
+                self._save_risk()  # a trip or reset happened: make it durable
             if reason and self.state is TradingState.ACTIVE:
                 self._reduce(reason)
             elif not reason:
@@ -935,6 +938,7 @@ class Executor:
     def _save_risk(self) -> None:
         if self.risk is None:
             return
+        self._risk_events_saved = len(self.risk.events)
         try:
             self.journal.save_state("risk", self.risk.state(), self.clock.now_ns())
         except JournalError as exc:
