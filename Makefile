@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 test: lint
+	$(VENV)/bin/python -m pytest -q --nbmake -p no:cacheprovider notebooks
 	$(VENV)/bin/python -m pytest -n 2 -q
 
 bench: $(STAMP)
