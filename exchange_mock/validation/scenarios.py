@@ -78,8 +78,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "insufficient_funds",
-        "a bankroll of 20 USDC",
-        cash_usdc=20.0,
+        "a 60 USDC bankroll and full-Kelly sizing, so open legs eat the funds",
+        cash_usdc=60.0,
+        risk={"risk_per_trade": 1.0, "min_bankroll_usdc": 0.0, "daily_loss_usdc": 1e6},
+        strategy_params={
+            "risk_per_trade": 1.0,
+            "kelly_fraction": 1.0,
+            "prior_weight": 1.0,
+            "max_unpaired_usdc": 1e9,
+        },
         checks=("insufficient_funds",),
     ),
     Scenario(
