@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from exchange_mock.validation import validate
@@ -142,3 +143,18 @@ def test_each_check_can_fail(check: str, bad: dict) -> None:
 def test_secrets_in_the_config_fail_the_credentials_check() -> None:
     ok, evidence = CHECKS["credentials_configured"]([], {"live": {"private_key": "0xabc"}})
     assert not ok and evidence["keys"] == "live.private_key"
+
+
+def test_parallel_runs_equal_serial_runs(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, ["retries", "breaker_daily_loss"])
+    serial = validate(cfg, tmp_path / "serial", workers=1)
+    parallel = validate(cfg, tmp_path / "parallel", workers=2)
+
+    def strip(report: dict) -> tuple:
+        runs = [{k: v for k, v in r.items() if k != "wall_s"} for r in report["runs"]]
+        return runs, report["checks"], report["verdict"]
+
+    assert strip(serial) == strip(parallel)
+    a = pd.read_parquet(tmp_path / "serial" / "runs" / "retries-s1" / "fills.parquet")
+    b = pd.read_parquet(tmp_path / "parallel" / "runs" / "retries-s1" / "fills.parquet")
+    assert a.equals(b)

@@ -101,7 +101,15 @@ def _report(cfg, vcfg, outcomes: list[RunOutcome], checks: list[dict], wall: flo
         "seeds": list(vcfg.seeds),
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "wall_s": round(wall, 3),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        # the largest process: this one or any parallel worker (Linux reports KiB)
+        "peak_rss_mb": round(
+            max(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+            )
+            / 1024,
+            1,
+        ),
         "checks": checks,
         "runs": [
             {
