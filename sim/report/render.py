@@ -245,6 +245,14 @@ def _check_md_rows(cs: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     return rows
 
 
+#: what the verdict means, stated on every report so a GO is never read as "profitable"
+SCOPE = (
+    "The verdict judges readiness: whether every safety mechanism held under the injected "
+    "faults (the checklist). It does not judge the strategy's edge; its P&L and drawdown "
+    "are in the summary below."
+)
+
+
 def render_markdown(report: Mapping[str, Any], plot_names: Sequence[str]) -> str:
     v = verdict(report)
     failed = failed_checks(report)
@@ -252,6 +260,8 @@ def render_markdown(report: Mapping[str, Any], plot_names: Sequence[str]) -> str
         f"# Paper validation: {v}",
         "",
         f"**Verdict: {v}** — {passed_line(report)}.",
+        "",
+        f"_{SCOPE}_",
         "",
     ]
     if not is_go(report) or failed:
@@ -354,6 +364,7 @@ def render_html(report: Mapping[str, Any], plots: Mapping[str, bytes]) -> str:
         f'<div class="verdict {"go" if go else "nogo"}">{_e(v)}</div>',
         f'<p class="sub">{_e(passed_line(report))} · strategy <code>'
         f"{_e(report.get('strategy', DASH))}</code></p>",
+        f"<p><em>{_e(SCOPE)}</em></p>",
     ]
     if not go or failed:
         parts.append(f"<h2>{'Why NO-GO' if not go else 'Failed checks'}</h2>")
