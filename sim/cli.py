@@ -73,7 +73,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from exchange_mock.synth import generate_dataset
 
     config = _synth_config(args)
-    summary = generate_dataset(config, Path(args.out), progress=not args.quiet)
+    summary = generate_dataset(
+        config, Path(args.out), progress=not args.quiet, overwrite=args.overwrite
+    )
     print(summary)
     return 0
 
@@ -215,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="generate a synthetic multi-day recording")
     p.add_argument("--out", required=True, help="dataset folder to write")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing dataset in --out (never a folder that is not one)",
+    )
     _synth_args(p)
     p.set_defaults(func=cmd_synth)
 
@@ -249,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     except ClobsimError as exc:
         print(f"clobsim: error: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError) as exc:
+        # a user's path mistake (missing dataset, occupied output folder): no traceback
         print(f"clobsim: error: {exc}", file=sys.stderr)
         return 2
 

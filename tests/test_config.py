@@ -113,3 +113,18 @@ def test_cli_reports_a_missing_dataset(tmp_path: Path, capsys) -> None:
     assert main(["-q", "backtest", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "nowhere" in err and "not_a_dataset" in err and "Traceback" not in err
+
+
+def test_a_market_filter_matching_nothing_names_the_key(tmp_path: Path, capsys) -> None:
+    cfg = write_config(tmp_path, GOOD.replace("[strategy]", 'markets = ["no-such-*"]\n[strategy]'))
+    assert main(["-q", "backtest", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "config key 'data.markets'" in err and "no-such-*" in err and "Traceback" not in err
+
+
+def test_synth_refuses_an_occupied_folder_without_a_traceback(tmp_path: Path, capsys) -> None:
+    (tmp_path / "keep.txt").write_text("precious")
+    assert main(["-q", "synth", "--out", str(tmp_path), "--days", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "not empty" in err and "Traceback" not in err
+    assert (tmp_path / "keep.txt").read_text() == "precious"

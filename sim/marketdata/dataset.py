@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import DataValidationError
+from sim.errors import ConfigError, DataValidationError
 from sim.marketdata.columns import EventColumns
 from sim.marketdata.markets import read_markets, write_markets
 from sim.marketdata.schema import EVENT_SCHEMA, SCHEMA_VERSION
@@ -172,7 +172,7 @@ class Dataset:
                 or (m.event_id and m.event_id == key)
             ]
             if not hits:
-                raise KeyError(f"no market matches {key!r} in dataset {self.root}")
+                raise ConfigError("data.markets", f"no market matches {key!r} in {self.root}")
             wanted[hits] = True
         return wanted
 
