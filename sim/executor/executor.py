@@ -262,7 +262,7 @@ class Executor:
 
     def _idle(self) -> bool:
         t = self.tracker
-        busy = t._open or self.lost or self._recheck or self._cancel_pending
+        busy = t.has_open or self.lost or self._recheck or self._cancel_pending
         if busy or self.state is not TradingState.ACTIVE:
             return False
         return not any(abs(s) > EPS_SHARES for s in t.positions.values())
@@ -312,7 +312,7 @@ class Executor:
                     order.venue_order_id = p["venue_order_id"]
                 status = OrderStatus(p["status"])
                 if kind == "order_ack":
-                    order.status = self.tracker._status_after(order, status)
+                    order.status = self.tracker.status_after(order, status)
                 elif not order.status.terminal or status.terminal:
                     order.status = status
                 self.tracker.sync(order)

@@ -80,6 +80,10 @@ class OrderTracker:
         """Orders not yet terminal, in submission order (an index: O(open), not O(all))."""
         return list(self._open.values())
 
+    @property
+    def has_open(self) -> bool:
+        return bool(self._open)
+
     def sync(self, order: TrackedOrder) -> None:
         """Keep the open-order index in step after ``order.status`` changed."""
         if order.status.terminal:
@@ -103,7 +107,7 @@ class OrderTracker:
         # Fills may already have moved the order on (they can arrive before the ack).
         waiting = order.status in (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN)
         if waiting or (ack.status.terminal and not order.status.terminal):
-            order.status = self._status_after(order, ack.status)
+            order.status = self.status_after(order, ack.status)
             self.sync(order)
         order.updated_ns = max(order.updated_ns, ack.ts_ns)
         return order
@@ -116,12 +120,12 @@ class OrderTracker:
         if state.venue_order_id:
             order.venue_order_id = state.venue_order_id
         if not order.status.terminal or state.status.terminal:
-            order.status = self._status_after(order, state.status)
+            order.status = self.status_after(order, state.status)
             self.sync(order)
         order.updated_ns = now_ns
         return order
 
-    def _status_after(self, order: TrackedOrder, venue_status: OrderStatus) -> OrderStatus:
+    def status_after(self, order: TrackedOrder, venue_status: OrderStatus) -> OrderStatus:
         """Our status can only be as far along as the fills we have applied prove."""
         if venue_status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
             if order.filled_shares >= order.request.size_shares - EPS_SHARES:
