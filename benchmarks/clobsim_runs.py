@@ -40,6 +40,7 @@ from sim.executor import ExecutorConfig, LimitsConfig
 from sim.marketdata import Dataset, DatasetWriter, EventColumns
 from sim.risk import RiskConfig
 from sim.strategy import Strategy
+from sim.types import OrderIntent
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
@@ -77,29 +78,31 @@ class _NoOp(Strategy):
 
 class _Quoter(Strategy):
     """Every 100 ms: cancel both quotes, then bid at the best bid for YES and, as Polymarket
-    quotes an ask, bid for NO at 1 - best ask (the complement; no inventory needed)."""
+    quotes an ask, bid for NO at 1 - best ask (the complement; no inventory needed).
+
+    As a market maker on Polymarket would, it uses the batch endpoints: one ``DELETE
+    /orders`` for both cancels and one ``POST /orders`` for both quotes (two round trips
+    per requote instead of four), through the same executor checks as single orders."""
 
     def on_start(self, ctx):
         m = ctx.markets[0]
         self.yes, self.no = m.yes_token_id, m.no_token_id
-        self.bid_id = self.ask_id = None
+        self.live: list[str] = []
         self.requotes = 0
         ctx.schedule("quote", every_s=0.1)
 
     def on_timer(self, ctx, name):
         orders = ctx.orders
-        if self.bid_id is not None:
-            orders.cancel(self.bid_id)
-        if self.ask_id is not None:
-            orders.cancel(self.ask_id)
+        if self.live:
+            orders.cancel_many(self.live)
         book = ctx.book(self.yes)
         bid, ask = book.best_bid, book.best_ask
-        self.bid_id = self.ask_id = None
+        quotes = []
         if bid is not None:
-            self.bid_id = orders.buy(self.yes, bid, 10.0, post_only=True).client_order_id
+            quotes.append(OrderIntent.buy(self.yes, bid, 10.0, post_only=True))
         if ask is not None:
-            no_price = round(1.0 - ask, 2)
-            self.ask_id = orders.buy(self.no, no_price, 10.0, post_only=True).client_order_id
+            quotes.append(OrderIntent.buy(self.no, round(1.0 - ask, 2), 10.0, post_only=True))
+        self.live = [a.client_order_id for a in orders.place_many(quotes) if a.accepted]
         self.requotes += 1
 
 

@@ -33,7 +33,18 @@ import numpy as np
 
 from exchange_mock.clob import codes
 from exchange_mock.clob.engine import SimBook
-from exchange_mock.clob.state import grid_for_ticks
+from exchange_mock.clob.state import (
+    OF_FILLED,
+    OF_PRICE,
+    OF_SIZE,
+    OI_CREATED_NS,
+    OI_MARKET,
+    OI_OUTCOME,
+    OI_SIDE,
+    OI_STATUS,
+    OI_TYPE,
+    grid_for_ticks,
+)
 from exchange_mock.fault_hook import FaultHook
 from exchange_mock.latency import ConstantLatency, LatencyModel
 from exchange_mock.local_book import (
@@ -57,6 +68,7 @@ from sim.events import (
 )
 from sim.marketdata import Dataset, EventColumns, EventKind
 from sim.types import (
+    MAX_BATCH_ORDERS,
     Balance,
     Fill,
     Liquidity,
@@ -67,13 +79,16 @@ from sim.types import (
     OrderStatus,
     Side,
 )
-from sim.venue import CancelAck, VenueTimeout
+from sim.venue import CancelAck, VenueRejected, VenueTimeout
 
 _NEVER = np.iinfo(np.int64).max
 _RESET, _SNAP = int(EventKind.BOOK_RESET), int(EventKind.SNAPSHOT_LEVEL)
 _LEVEL, _TRADE = int(EventKind.LEVEL_CHANGE), int(EventKind.TRADE)
 _TICK, _RESOLVED = int(EventKind.TICK_SIZE), int(EventKind.RESOLVED)
 _CONN = int(EventKind.CONNECTION)
+_STOP_END, _STOP_TIME = codes.STOP_END, codes.STOP_TIME
+_SIDES = {1: Side.BUY, -1: Side.SELL}
+_TYPE_OF_CODE = {v: k for k, v in codes.ORDER_TYPE_CODE.items()}
 
 
 class _Cursor:
@@ -164,6 +179,7 @@ class SimVenue:
             return False
         for batch in self._days:
             if len(batch.events):
+                self.clob.check_assets(batch.events)
                 self._batches.append(batch.events)
                 return True
         self._more_days = False
@@ -303,34 +319,35 @@ class SimVenue:
 
     def _run_exchange(self, t_ns: int) -> int:
         """Apply exchange rows up to ``t_ns``; returns ``t_ns`` lowered to any new delivery."""
-        ex = self._ex
+        ex, clob = self._ex, self.clob
         while True:
-            if ex.batch >= self._loaded_end() and not self._load_next_day():
-                if self.clob.advance_to(t_ns):
+            if ex.batch >= self._batch_base + len(self._batches) and not self._load_next_day():
+                if clob.advance_to(t_ns):
                     self._check_orders(t_ns)
                 return t_ns
-            ev = self._batch(ex.batch)
-            if ex.row < len(ev) and ev.ts_exchange_ns[ex.row] > t_ns:
+            ev = self._batches[ex.batch - self._batch_base]
+            ts = ev.ts_exchange_ns
+            n = len(ts)
+            if ex.row < n and ts[ex.row] > t_ns:
                 # no row due yet: skip the kernel call (the common case between quotes)
-                if self.clob.advance_to(t_ns):
+                if clob.advance_to(t_ns):
                     self._check_orders(t_ns)
                 return t_ns if not self._pending else min(t_ns, self._pending[0][0])
-            stop = self.clob.apply_rows(ev, ex.row, until_ns=t_ns)
-            ex.row = stop.next_row
-            if stop.stop == codes.STOP_END:
+            ex.row, stop = clob.replay(ev, ex.row, n, t_ns)
+            if stop == _STOP_END:
                 ex.batch += 1
                 ex.row = 0
                 continue
-            if stop.stop == codes.STOP_TIME:
-                if self.clob.advance_to(t_ns):  # GTD expiries between rows
+            if stop == _STOP_TIME:
+                if clob.advance_to(t_ns):  # GTD expiries between rows
                     self._check_orders(t_ns)
                 return t_ns if not self._pending else min(t_ns, self._pending[0][0])
             # a fill, an expiry or a resolution at the row just applied
-            t_row = int(ev.ts_exchange_ns[max(ex.row - 1, 0)])
-            if stop.stop == codes.STOP_EXPIRED:
-                t_row = int(ev.ts_exchange_ns[ex.row])
-                self.clob.advance_to(t_row)
-            self._emit_fills(stop.fills, t_row)
+            t_row = int(ts[max(ex.row - 1, 0)])
+            if stop == codes.STOP_EXPIRED:
+                t_row = int(ts[ex.row])
+                clob.advance_to(t_row)
+            self._emit_fills(clob.a.drain_fills(), t_row)
             self._check_orders(t_row)
             if self._pending and self._pending[0][0] < t_ns:
                 t_ns = self._pending[0][0]
@@ -373,12 +390,13 @@ class SimVenue:
         """Emit an OrderUpdate for each of our orders whose status the kernel changed."""
         if not self._open:
             return
-        clob = self.clob
+        a = self.clob.a
+        status, filled = a.oi[:, OI_STATUS], a.of[:, OF_FILLED]
         deliver = None
-        for oid, (code, filled) in list(self._open.items()):
-            now_code = clob.order_status_code(oid)
-            now_filled = clob.order_filled(oid)
-            if now_code == code and now_filled == filled:
+        for oid, (code, was_filled) in list(self._open.items()):
+            now_code = int(status[oid])
+            now_filled = float(filled[oid])
+            if now_code == code and now_filled == was_filled:
                 continue
             if codes.STATUS[now_code].terminal:
                 del self._open[oid]
@@ -440,11 +458,15 @@ class SimVenue:
     def markets(self) -> list[MarketInfo]:
         return list(self._selected)
 
-    def _round_trip(self, call: str, deadline_s: float):
-        """Start a call: returns (arrival_ns, response_ns, effect) in simulated time."""
+    def _round_trip(self, call: str, deadline_s: float, fault_call: str = ""):
+        """Start a call: returns (now_ns, arrival_ns, response_ns, effect) in simulated time.
+
+        ``fault_call`` is the kind the fault hook sees (a batch placement is hit by the
+        faults planned for ``place``: one request, one fault)."""
         self.calls[call] = self.calls.get(call, 0) + 1
         now = self.clock.now_ns()
-        effect = self._hook.on_call(call, now) if self._hook is not None else None
+        hook = self._hook
+        effect = hook.on_call(fault_call or call, now) if hook is not None else None
         if effect is not None and effect.error is not None:
             raise effect.error
         arrival = now + self._entry.sample_ns(self._rng)
@@ -472,14 +494,31 @@ class SimVenue:
 
     def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck:
         now, arrival, response, effect = self._round_trip("place", deadline_s)
-        return self._answer(effect, self._place(order, now, arrival, response, deadline_s, effect))
-
-    def _place(self, order, now, arrival, response, deadline_s, effect) -> OrderAck:
-        if order.client_order_id in self._oid_of_cid:
-            self._finish("place", now, response, deadline_s, effect)
-            return OrderAck(order.client_order_id, None, False, OrderStatus.REJECTED,
-                            "duplicated", "order is invalid. Duplicated.", response)  # fmt: skip
         self._run_exchange(arrival)
+        ack = self._match(order, arrival, response, effect)
+        self._finish("place", now, response, deadline_s, effect)
+        return self._answer(effect, ack)
+
+    def place_many(self, orders: Sequence[OrderRequest], *, deadline_s: float) -> list[OrderAck]:
+        """``POST /orders``: the orders reach the exchange together, one after another, and
+        are answered together. More than ``MAX_BATCH_ORDERS`` is refused whole, as the
+        venue does."""
+        if len(orders) > MAX_BATCH_ORDERS:
+            raise VenueRejected(f"a batch holds at most {MAX_BATCH_ORDERS} orders, got "
+                                f"{len(orders)}", reason="batch_too_large",
+                                call="place_many")  # fmt: skip
+        now, arrival, response, effect = self._round_trip("place_many", deadline_s, "place")
+        self._run_exchange(arrival)
+        acks = [self._match(o, arrival, response, effect) for o in orders]
+        self._finish("place_many", now, response, deadline_s, effect)
+        return self._answer(effect, acks)
+
+    def _match(self, order: OrderRequest, arrival: int, response: int, effect) -> OrderAck:
+        """One order at the exchange at ``arrival`` (the book already moved there)."""
+        cid = order.client_order_id
+        if cid in self._oid_of_cid:
+            return OrderAck(cid, None, False, OrderStatus.REJECTED, "duplicated",
+                            "order is invalid. Duplicated.", response)  # fmt: skip
         after = None
         if effect is not None and effect.before_match is not None:
             after = effect.before_match(self.clob, order, arrival)
@@ -495,39 +534,45 @@ class SimVenue:
         )
         if after is not None:
             after(res)
-        if res.order_id >= 0:
-            self._cid_of_oid[res.order_id] = order.client_order_id
-            self._oid_of_cid[order.client_order_id] = res.order_id
-        if res.accepted:
-            if not res.status.terminal:
-                oid = res.order_id
-                self._open[oid] = (self.clob.order_status_code(oid), self.clob.order_filled(oid))
-            self._emit_fills(res.fills, arrival, deliver_ns=response)
-        self._finish("place", now, response, deadline_s, effect)
+        oid = res.order_id
+        if oid >= 0:
+            self._cid_of_oid[oid] = cid
+            self._oid_of_cid[cid] = oid
         if not res.accepted:
-            message = codes.reason_message(res.reason)
-            return OrderAck(order.client_order_id, None, False, OrderStatus.REJECTED,
-                            res.reason_name, message, response)  # fmt: skip
-        return OrderAck(order.client_order_id, f"sim-o{res.order_id}", True, res.status,
-                        ts_ns=response)  # fmt: skip
+            return OrderAck(cid, None, False, OrderStatus.REJECTED, res.reason_name,
+                            codes.reason_message(res.reason), response)  # fmt: skip
+        if not res.status.terminal:
+            a = self.clob.a
+            self._open[oid] = (int(a.oi[oid, OI_STATUS]), float(a.of[oid, OF_FILLED]))
+        self._emit_fills(res.fills, arrival, deliver_ns=response)
+        return OrderAck(cid, f"sim-o{oid}", True, res.status, ts_ns=response)
 
     def cancel(self, client_order_id: str, *, deadline_s: float) -> CancelAck:
         now, arrival, response, effect = self._round_trip("cancel", deadline_s)
         self._run_exchange(arrival)
-        oid = self._oid_of_cid.get(client_order_id)
-        ok = oid is not None and self.clob.cancel(oid)
-        if ok:
-            self._open.pop(oid, None)
-            self._cancelled(oid, arrival)
+        ack = self._cancel_one(client_order_id, arrival)
         self._finish("cancel", now, response, deadline_s, effect)
-        if oid is None:
-            ack = CancelAck(client_order_id, "", False, "order not found")
-        elif not ok:
-            ack = CancelAck(client_order_id, f"sim-o{oid}", False,
-                            "order can't be found - already canceled or matched")  # fmt: skip
-        else:
-            ack = CancelAck(client_order_id, f"sim-o{oid}", True)
         return self._answer(effect, ack)
+
+    def cancel_many(self, client_order_ids: Sequence[str], *, deadline_s: float) -> list[CancelAck]:
+        """``DELETE /orders``: one request, one answer per id (the fault hook sees a
+        ``cancel``)."""
+        now, arrival, response, effect = self._round_trip("cancel_many", deadline_s, "cancel")
+        self._run_exchange(arrival)
+        acks = [self._cancel_one(cid, arrival) for cid in client_order_ids]
+        self._finish("cancel_many", now, response, deadline_s, effect)
+        return self._answer(effect, acks)
+
+    def _cancel_one(self, client_order_id: str, arrival: int) -> CancelAck:
+        oid = self._oid_of_cid.get(client_order_id)
+        if oid is None:
+            return CancelAck(client_order_id, "", False, "order not found")
+        if not self.clob.cancel(oid):
+            return CancelAck(client_order_id, f"sim-o{oid}", False,
+                             "order can't be found - already canceled or matched")  # fmt: skip
+        self._open.pop(oid, None)
+        self._cancelled(oid, arrival)
+        return CancelAck(client_order_id, f"sim-o{oid}", True)
 
     def _cancelled(self, oid: int, at_ns: int) -> None:
         """Like Polymarket's user channel, a cancellation is also pushed as an order update,
@@ -548,18 +593,20 @@ class SimVenue:
         return self._answer(effect, acks)
 
     def _state(self, oid: int) -> OrderState:
-        v = self.clob.order(oid)
+        """Order ``oid`` as the venue reports it (read straight from the kernel's tables)."""
+        a = self.clob.a
+        oi, of = a.oi[oid], a.of[oid]
         return OrderState(
             client_order_id=self._cid_of_oid[oid],
             venue_order_id=f"sim-o{oid}",
-            asset_id=self.assets[v.asset],
-            side=v.side,
-            price=v.price,
-            size_shares=v.size,
-            filled_shares=v.filled,
-            status=v.status,
-            order_type=v.order_type,
-            created_ns=v.created_ns,
+            asset_id=self.assets[2 * int(oi[OI_MARKET]) + int(oi[OI_OUTCOME])],
+            side=_SIDES[int(oi[OI_SIDE])],
+            price=float(of[OF_PRICE]),
+            size_shares=float(of[OF_SIZE]),
+            filled_shares=float(of[OF_FILLED]),
+            status=codes.STATUS[int(oi[OI_STATUS])],
+            order_type=_TYPE_OF_CODE[int(oi[OI_TYPE])],
+            created_ns=int(oi[OI_CREATED_NS]),
         )
 
     def get_order(self, client_order_id: str, *, deadline_s: float) -> OrderState | None:

@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 
 from sim.clock import Clock
 from sim.events import BookSnapshot, LevelChange, MarketResolved, TradePrint
-from sim.types import Balance, Fill, MarketInfo, OrderAck, OrderState, OrderType
+from sim.types import Balance, Fill, MarketInfo, OrderAck, OrderIntent, OrderState, OrderType
 
 
 @runtime_checkable
@@ -79,7 +79,17 @@ class OrderGateway(Protocol):
         expire_ns: int | None = None,
     ) -> OrderAck: ...
 
+    def place_many(self, orders: Sequence[OrderIntent]) -> list[OrderAck]:
+        """Several orders (``OrderIntent.buy``/``.sell``) in as few venue requests as the
+        venue allows (Polymarket: 15 per ``POST /orders``): one answer per order, in
+        order. Each order is checked exactly as ``buy``/``sell`` would check it."""
+        ...
+
     def cancel(self, client_order_id: str) -> bool: ...
+
+    def cancel_many(self, client_order_ids: Sequence[str]) -> list[bool]:
+        """Cancel several orders in one venue request; True for each one cancelled."""
+        ...
 
     def cancel_all(self, asset_id: str | None = None) -> int: ...
 

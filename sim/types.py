@@ -38,9 +38,8 @@ class OrderType(enum.Enum):
     FOK = "FOK"  # fills entirely now, or is killed
     FAK = "FAK"  # fills what it can now, the rest is cancelled
 
-    @property
-    def rests(self) -> bool:
-        return self in (OrderType.GTC, OrderType.GTD)
+    #: True for the types that rest on the book (GTC, GTD); set below for every member
+    rests: bool
 
 
 class OrderStatus(enum.Enum):
@@ -61,14 +60,19 @@ class OrderStatus(enum.Enum):
     REJECTED = "REJECTED"
     UNKNOWN = "UNKNOWN"
 
-    @property
-    def terminal(self) -> bool:
-        return self in _TERMINAL
+    #: True once the order can change no more; set below for every member
+    terminal: bool
 
 
 _TERMINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
 )
+# Plain member attributes, not properties: read on every order event (a property doing a set
+# lookup hashes the enum in Python, ~0.7 us a call).
+for _status in OrderStatus:
+    _status.terminal = _status in _TERMINAL
+for _type in OrderType:
+    _type.rests = _type in (OrderType.GTC, OrderType.GTD)
 
 
 class Liquidity(enum.Enum):
@@ -129,6 +133,40 @@ class OrderRequest:
     @property
     def notional_usdc(self) -> float:
         return self.price * self.size_shares
+
+
+#: Orders per ``POST /orders`` request (Polymarket's batch limit); larger batches are split.
+MAX_BATCH_ORDERS = 15
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """One order of a batch a strategy hands to ``ctx.orders.place_many``.
+
+    The same fields as ``ctx.orders.buy``/``sell`` take; the executor assigns
+    the client order id and checks each order as if it were sent alone (in
+    list order, so earlier orders of the batch count against limits and funds).
+    """
+
+    side: Side
+    asset_id: str
+    price: float
+    size_shares: float
+    order_type: OrderType = OrderType.GTC
+    post_only: bool = False
+    expire_ns: int | None = None
+
+    @classmethod
+    def buy(cls, asset_id: str, price: float, size_shares: float, *,
+            order_type: OrderType = OrderType.GTC, post_only: bool = False,
+            expire_ns: int | None = None) -> OrderIntent:  # fmt: skip
+        return cls(Side.BUY, asset_id, price, size_shares, order_type, post_only, expire_ns)
+
+    @classmethod
+    def sell(cls, asset_id: str, price: float, size_shares: float, *,
+             order_type: OrderType = OrderType.GTC, post_only: bool = False,
+             expire_ns: int | None = None) -> OrderIntent:  # fmt: skip
+        return cls(Side.SELL, asset_id, price, size_shares, order_type, post_only, expire_ns)
 
 
 @dataclass(frozen=True, slots=True)

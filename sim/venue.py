@@ -9,7 +9,7 @@ that talks to a network enforces the deadline it is given and raises
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -84,7 +84,17 @@ class Venue(Protocol):
 
     def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck: ...
 
+    def place_many(self, orders: Sequence[OrderRequest], *, deadline_s: float) -> list[OrderAck]:
+        """Up to ``MAX_BATCH_ORDERS`` orders in one request (``POST /orders``): one round
+        trip, one answer per order in order. A failure of the request (timeout, 5xx, lost
+        answer) is the whole batch's: any, all or none of its orders may have landed."""
+        ...
+
     def cancel(self, client_order_id: str, *, deadline_s: float) -> CancelAck: ...
+
+    def cancel_many(self, client_order_ids: Sequence[str], *, deadline_s: float) -> list[CancelAck]:
+        """Cancel several orders in one request (``DELETE /orders``); one answer each."""
+        ...
 
     def cancel_all(self, *, deadline_s: float) -> list[CancelAck]: ...
 

@@ -60,6 +60,9 @@ class FakeVenue:
         self.place_calls = 0
         self.place_faults: list[tuple[str, Exception]] = []
         self.cancel_all_calls = 0
+        self.batch_calls = 0
+        self.cancel_many_calls = 0
+        self.cancel_faults: list[Exception] = []
 
     # MarketFeed
     def advance(self, until_ns: int) -> list[VenueEvent]:
@@ -86,6 +89,14 @@ class FakeVenue:
     def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck:
         """Faults queued in ``place_faults`` as ("before" | "after", exception): "after"
         registers the order first (accepted, answer lost)."""
+        return self._request([order], deadline_s)[0]
+
+    def place_many(self, orders: Sequence[OrderRequest], *, deadline_s: float) -> list[OrderAck]:
+        """One request for the whole batch: one latency, one queued fault for all of it."""
+        self.batch_calls += 1
+        return self._request(list(orders), deadline_s)
+
+    def _request(self, orders: list[OrderRequest], deadline_s: float) -> list[OrderAck]:
         self.place_calls += 1
         fault = self.place_faults.pop(0) if self.place_faults else None
         self.clock.sleep(min(self.latency_s, deadline_s))
@@ -94,18 +105,22 @@ class FakeVenue:
             raise VenueTimeout("no answer", call="place")
         if fault is not None and fault[0] == "before":
             raise fault[1]
+        if self.reject_reason:
+            raise VenueRejected("refused", reason=self.reject_reason, call="place")
+        acks = [self._land(o) for o in orders]
+        if fault is not None and fault[0] == "after":
+            raise fault[1]
+        return acks
+
+    def _land(self, order: OrderRequest) -> OrderAck:
         now = self.clock.now_ns()
         if order.client_order_id in self.orders:
             return OrderAck(order.client_order_id, None, False, OrderStatus.REJECTED,
                             "duplicated", "order is invalid. Duplicated.", now)  # fmt: skip
-        if self.reject_reason:
-            raise VenueRejected("refused", reason=self.reject_reason, call="place")
         vid = f"v{len(self.orders) + 1}"
         self.orders[order.client_order_id] = OrderState(
             order.client_order_id, vid, order.asset_id, order.side, order.price,
             order.size_shares, 0.0, OrderStatus.OPEN, order.order_type, now)  # fmt: skip
-        if fault is not None and fault[0] == "after":
-            raise fault[1]
         return OrderAck(order.client_order_id, vid, True, OrderStatus.OPEN, ts_ns=now)
 
     def fill(
@@ -144,6 +159,12 @@ class FakeVenue:
         self.orders[client_order_id] = o
         self.pending.append(OrderUpdate(self.clock.now_ns(), self.clock.now_ns(), o))
         return CancelAck(client_order_id, o.venue_order_id, True)
+
+    def cancel_many(self, client_order_ids: Sequence[str], *, deadline_s: float) -> list[CancelAck]:
+        self.cancel_many_calls += 1
+        if self.cancel_faults:
+            raise self.cancel_faults.pop(0)
+        return [self.cancel(c, deadline_s=deadline_s) for c in client_order_ids]
 
     def cancel_all(self, *, deadline_s: float) -> list[CancelAck]:
         self.cancel_all_calls += 1

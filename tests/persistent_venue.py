@@ -112,8 +112,14 @@ class PersistentVenue:
             if f["ts"] >= since_ns
         ]
 
+    def place_many(self, orders, *, deadline_s: float) -> list[OrderAck]:
+        return [self.place(o, deadline_s=deadline_s) for o in orders]
+
     def cancel(self, client_order_id: str, *, deadline_s: float) -> CancelAck:
         return CancelAck(client_order_id, "", False, "already matched")
+
+    def cancel_many(self, client_order_ids, *, deadline_s: float) -> list[CancelAck]:
+        return [self.cancel(c, deadline_s=deadline_s) for c in client_order_ids]
 
     def cancel_all(self, *, deadline_s: float) -> list[CancelAck]:
         return []

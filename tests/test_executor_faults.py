@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from sim.clock import SimClock
 from sim.events import FillEvent
 from sim.executor import Executor, ExecutorConfig, LimitsConfig, RetryConfig, TradingState
 from sim.journal import JournalError, MemoryJournal
-from sim.types import Fill, Liquidity, OrderStatus, OrderType
+from sim.types import Balance, Fill, Liquidity, OrderStatus, OrderType
 from sim.venue import VenueRateLimited, VenueTimeout, VenueUnavailable
 from tests.fakes import FakeBook, FakeVenue
 from tests.helpers import make_market
@@ -114,7 +115,7 @@ def test_insufficient_funds_counts_fees_and_open_orders_and_is_never_sent(tmp_pa
     assert "reserved by open orders" in ack.message
 
 
-def test_balance_is_cached_for_its_ttl_and_refreshed_after_fills(tmp_path: Path) -> None:
+def test_balance_is_cached_for_its_ttl_and_moved_by_fills(tmp_path: Path) -> None:
     ex, venue, clock = setup(tmp_path)
     attempts = lambda: ex.caller.stats["balance"].attempts  # noqa: E731
     a = ex.buy(YES, 0.40, 5.0)
@@ -124,8 +125,44 @@ def test_balance_is_cached_for_its_ttl_and_refreshed_after_fills(tmp_path: Path)
     ex.buy(YES, 0.40, 5.0)
     assert attempts() == 2  # stale: refreshed
     ex.on_venue_event(fill_of(venue, a.client_order_id, 5.0, 0.40, "T1", "MAKER"))
+    assert ex._balance.total_usdc == pytest.approx(1_000.0 - 2.0)  # the fill's exact cost
+    assert ex._balance.available_usdc == pytest.approx(1_000.0 - 2.0)
     ex.buy(YES, 0.40, 5.0)
-    assert attempts() == 3  # a fill changed the balance: refreshed
+    assert attempts() == 2  # no round trip per fill: the cache moved by the fill instead
+    clock.sleep(6.0)
+    ex.buy(YES, 0.40, 5.0)
+    assert attempts() == 3  # the TTL still bounds how old the venue's number may be
+
+
+def test_no_refusal_is_decided_on_a_balance_moved_by_fills(tmp_path: Path) -> None:
+    """The local adjustment is conservative (a filled resting BUY lowers 'available' although
+    the venue had reserved it already): before refusing, the executor asks the venue."""
+    ex, venue, _ = setup(tmp_path, cash=10.0)
+
+    def venue_balance(*, deadline_s: float):  # the venue reserves its open BUY orders
+        reserved = sum(o.price * (o.size_shares - o.filled_shares) for o in venue.orders.values()
+                       if not o.status.terminal and o.side.name == "BUY")  # fmt: skip
+        return Balance(venue.cash_usdc, venue.cash_usdc - reserved, venue.clock.now_ns())
+
+    venue.balance = venue_balance
+    a = ex.buy(YES, 0.40, 10.0)  # 4.00 reserved
+    assert a.accepted
+    assert ex.buy(YES, 0.40, 10.0).accepted  # 8.00 reserved in all (balance read: 10 / 10)
+    venue.orders[a.client_order_id] = replace(
+        venue.orders[a.client_order_id], filled_shares=10.0, status=OrderStatus.FILLED
+    )
+    venue.cash_usdc = 6.0  # the venue settled the fill: 6 cash, 4 reserved, 2 available
+    ex.on_venue_event(fill_of(venue, a.client_order_id, 10.0, 0.40, "T1", "MAKER"))
+    before = ex.caller.stats["balance"].attempts
+    # locally: available 6 - 4 = 2, reserved 4 -> min(2, 6 - 4) = 2 -> a 1.60 order may go
+    assert ex.buy(YES, 0.40, 4.0).accepted
+    assert ex.caller.stats["balance"].attempts == before  # decided without a round trip
+    venue.cash_usdc = 100.0  # a deposit the cache cannot know of
+    ack = ex.buy(YES, 0.40, 50.0)  # 20 USDC: refused by the cache, so the venue is asked
+    assert ack.accepted, ack.message
+    assert ex.caller.stats["balance"].attempts == before + 1
+    refused = ex.buy(YES, 0.40, 500.0)  # 200 USDC: refused on the venue's own number
+    assert refused.reason == "insufficient_funds"
 
 
 # -- slippage -----------------------------------------------------------------------------------

@@ -169,21 +169,35 @@ class SimBook:
         at which a GTD order has expired, before a row later than
         ``until_ns``, or after ``max_rows`` rows.
         """
+        self.check_assets(ev)
+        n = len(ev.ts_exchange_ns)
+        end = n if max_rows is None else min(n, start + max_rows)
+        next_row, stop = self.replay(
+            ev, start, end, _INT64_MAX if until_ns is None else int(until_ns)
+        )
+        return ReplayStop(next_row, stop, self.a.drain_fills())
+
+    def check_assets(self, ev: object) -> None:
+        """Refuse an event batch whose asset table is not this book's (checked once per
+        table object)."""
         assets = getattr(ev, "assets", None)
         if assets is not None and assets is not self._checked_assets:
             if tuple(assets) != self._assets:
                 raise ValueError("event asset table differs from this book's markets")
             self._checked_assets = assets  # the same table object is not compared again
-        n = len(ev.ts_exchange_ns)
-        end = n if max_rows is None else min(n, start + max_rows)
+
+    def replay(self, ev, start: int, end: int, until_ns: int) -> tuple[int, int]:
+        """The hot path under ``apply_rows`` for callers that checked ``ev`` once
+        (``check_assets``) and drain fills themselves, only after a ``STOP_FILL``:
+        returns (next row, STOP_* code)."""
         a = self.a
         next_row, stop = replay_rows(
             ev.ts_exchange_ns, ev.asset, ev.kind, ev.side, ev.price, ev.size,
-            start, end, _INT64_MAX if until_ns is None else int(until_ns),
+            start, end, until_ns,
             a.ladder, a.best, a.mkt_f, a.mkt_i, a.pos, a.acct, a.oi, a.of, a.active,
             a.ctr, a.fill_i, a.fill_f, self.grid, self.queue_model, self.queue_power,
         )  # fmt: skip
-        return ReplayStop(int(next_row), int(stop), a.drain_fills())
+        return int(next_row), int(stop)
 
     def advance_to(self, now_ns: int) -> int:
         """Expire GTD orders due at ``now_ns`` (no rows needed); return how many."""
@@ -233,14 +247,16 @@ class SimBook:
         now_ns: int = 0,
     ) -> SubmitResult:
         """Place an order at ``now_ns``; marketable parts fill now as taker."""
-        ai = self.asset(asset)
+        ai = self._asset_index[asset] if isinstance(asset, str) else self.asset(asset)
         a = self.a
-        a.ensure_order_capacity(int(a.ctr[C_N_ORDERS]) + 1)
+        if a.ctr[C_N_ORDERS] >= a.oi.shape[0]:  # the fill table grows along with it
+            a.ensure_order_capacity(int(a.ctr[C_N_ORDERS]) + 1)
+        otype = order_type if isinstance(order_type, OrderType) else OrderType(order_type)
         oid, reason = submit_order(
             a.ladder, a.best, a.mkt_f, a.mkt_i, a.pos, a.acct, a.oi, a.of, a.active, a.ctr,
             a.fill_i, a.fill_f, ai >> 1, ai & 1, int(side), float(price), float(size),
-            codes.ORDER_TYPE_CODE[OrderType(order_type)], bool(post_only), int(expire_ns),
-            int(now_ns), self.grid,
+            codes.ORDER_TYPE_CODE[otype], bool(post_only), int(expire_ns), int(now_ns),
+            self.grid,
         )  # fmt: skip
         oid = int(oid)
         return SubmitResult(

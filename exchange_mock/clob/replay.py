@@ -188,9 +188,7 @@ def replay_rows(
                         crossed = True
             if at_level or crossed:
                 if at_level:
-                    queue_on_level(
-                        oi, of, ctr, active, m, bs, i, prev, s, queue_model, queue_power
-                    )
+                    queue_on_level(oi, of, ctr, active, m, bs, i, prev, s, queue_model, queue_power)
                 if crossed:
                     match_cross(
                         oi,

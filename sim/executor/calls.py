@@ -92,19 +92,20 @@ class VenueCaller:
 
         return hook
 
-    def attempt(self, kind: str, fn: Callable[..., T], *args: object) -> T:
-        """One attempt: take a token (waiting in clock time), call with the deadline, measure."""
+    def attempt(self, kind: str, fn: Callable[..., T], *args: object, tokens: float = 1.0) -> T:
+        """One attempt: take ``tokens`` (a batch of n orders costs n, as Polymarket counts
+        it; waiting in clock time), call with the deadline, measure."""
         stats = self.stats[kind]
         deadline = stats.deadline_s
         bucket = self._buckets[kind]
-        wait = bucket.wait_s()
+        wait = bucket.wait_s(tokens)
         if wait > 0:
             if wait >= deadline:
                 stats.rate_limited += 1
                 raise RateLimitedLocally(kind, wait)
             stats.rate_limit_wait_s += wait
             self.clock.sleep(wait)
-        bucket.take()
+        bucket.take(tokens)
         stats.attempts += 1
         t0 = self.clock.now_ns()
         try:
@@ -126,7 +127,7 @@ class VenueCaller:
 
     def call(
         self, kind: str, fn: Callable[..., T], *args: object,
-        retry_if: Callable[[BaseException], bool] | None = None,
+        retry_if: Callable[[BaseException], bool] | None = None, tokens: float = 1.0,
     ) -> T:  # fmt: skip
         """``attempt`` with retries of transient failures; the last error is re-raised.
 
@@ -136,13 +137,13 @@ class VenueCaller:
         self.stats[kind].calls += 1
         should_retry = retry_if or _transient
         try:
-            return self.attempt(kind, fn, *args)
+            return self.attempt(kind, fn, *args, tokens=tokens)
         except VenueError as exc:
             if not should_retry(exc) or self.config.retry.max_attempts < 2:
                 raise
             self.stats[kind].retries += 1
             self.clock.sleep(self.backoff_s(1, exc))
-        return self.retrying(kind, should_retry)(self.attempt, kind, fn, *args)
+        return self.retrying(kind, should_retry)(self.attempt, kind, fn, *args, tokens=tokens)
 
     def retrying(self, kind: str, retry_if: Callable[[BaseException], bool]) -> Retrying:
         """A tenacity loop for the attempts after the first (callers that must act between

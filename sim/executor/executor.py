@@ -47,9 +47,11 @@ from sim.executor.trading_state import KillSwitch, TradingState
 from sim.journal import Journal, JournalError, MemoryJournal
 from sim.strategy import BookView
 from sim.types import (
+    MAX_BATCH_ORDERS,
     Balance,
     MarketInfo,
     OrderAck,
+    OrderIntent,
     OrderRequest,
     OrderState,
     OrderStatus,
@@ -140,6 +142,7 @@ class Executor:
         self._next_id = 0
         self._balance: Balance | None = None
         self._balance_dirty = True
+        self._balance_adjusted = False  # the cached balance carries fills applied locally
         self._balance_alerted = ""
         self._excess_slippage_today = 0
         self._orders_today = 0
@@ -148,6 +151,9 @@ class Executor:
         self.on_order_change: Callable[[TrackedOrder], None] | None = None
         self._timer: Timer | None = None
         self._risk_events_saved = -1
+        #: orders per place_many request: Polymarket's limit, or fewer if our own place
+        #: bucket could never hold a whole batch (a batch costs one token per order)
+        self._batch_size = max(1, min(MAX_BATCH_ORDERS, int(cfg.rate_limits.place_burst)))
 
     # =============================================================== strategy side
     def buy(
@@ -173,6 +179,51 @@ class Executor:
     ) -> OrderAck:  # fmt: skip
         now = self.clock.now_ns()
         self._roll_day(now)
+        admitted = self._admit(now, side, asset_id, price, size_shares, order_type, post_only,
+                               expire_ns, self.kill_switch.tripped())  # fmt: skip
+        if isinstance(admitted, OrderAck):
+            return admitted
+        return self._place(admitted)
+
+    def place_many(self, orders: Sequence[OrderIntent]) -> list[OrderAck]:
+        """Send several orders in as few venue requests as the venue allows (``POST
+        /orders``, at most ``MAX_BATCH_ORDERS`` each): one answer per order, in order.
+
+        Each order passes every check ``buy``/``sell`` applies, in list order (earlier
+        orders of the batch count against funds and limits); refused ones are answered
+        without being sent. A request that fails transiently is not re-sent as a batch:
+        each of its orders goes through the single-order path, which first looks the
+        order up by client id when the failure may have hidden a placement."""
+        now = self.clock.now_ns()
+        self._roll_day(now)
+        halt = self.kill_switch.tripped()  # one look at the switch file for the whole batch
+        acks: list[OrderAck | None] = []
+        send: list[tuple[int, TrackedOrder]] = []
+        for o in orders:
+            admitted = self._admit(now, o.side, o.asset_id, o.price, o.size_shares,
+                                   o.order_type, o.post_only, o.expire_ns, halt)  # fmt: skip
+            if isinstance(admitted, OrderAck):
+                acks.append(admitted)
+            else:
+                send.append((len(acks), admitted))
+                acks.append(None)
+        size = self._batch_size
+        for i in range(0, len(send), size):
+            chunk = send[i : i + size]
+            answers = (
+                [self._place(chunk[0][1])] if len(chunk) == 1
+                else self._place_batch([t for _, t in chunk])
+            )  # fmt: skip
+            for (j, _), ack in zip(chunk, answers, strict=True):
+                acks[j] = ack
+        return acks  # type: ignore[return-value]
+
+    def _admit(
+        self, now: int, side: Side, asset_id: str, price: float, size_shares: float,
+        order_type: OrderType, post_only: bool, expire_ns: int | None, halt: str,
+    ) -> TrackedOrder | OrderAck:  # fmt: skip
+        """Every check before an order may be sent; a tracked, journaled order when it may,
+        else the refusal."""
         cid = self._new_client_id()
         try:
             request = OrderRequest(cid, asset_id, side, float(price), float(size_shares),
@@ -184,7 +235,7 @@ class Executor:
         if market is None:
             return self._refuse_req(now, request, "unknown_asset", f"asset {asset_id} unknown")
         expected = self._expected_price(asset_id, side)
-        reason, message, request = self._pre_trade(now, request, market, expected)
+        reason, message, request = self._pre_trade(now, request, market, expected, halt)
         if reason:
             return self._refuse_req(now, request, reason, message)
         try:
@@ -194,8 +245,9 @@ class Executor:
             return self._refuse_req(now, request, "journal_unavailable", str(exc))
         order = self.tracker.add(request, now, expected)
         self._orders_today += 1
-        self.install_timer()
-        return self._place(order)
+        if self._timer is None:
+            self.install_timer()
+        return order
 
     def cancel(self, client_order_id: str) -> bool:
         order = self.tracker.orders.get(client_order_id)
@@ -204,14 +256,41 @@ class Executor:
         try:
             ack = self.caller.call("cancel", self.venue.cancel, client_order_id)
         except VenueError as exc:
-            # the cancel may have landed: ask the venue for the order's state next check
-            self._alert("warning", "cancel_failed", f"cancel {client_order_id}: {exc}")
-            self._recheck[client_order_id] = self.clock.now_ns()
-            self.install_timer()
+            self._cancel_failed(client_order_id, exc)
             return False
         if ack.canceled and not order.status.terminal:
             self._set_status(order, OrderStatus.CANCELED, "canceled")
         return ack.canceled
+
+    def cancel_many(self, client_order_ids: Sequence[str]) -> list[bool]:
+        """Cancel several orders in one venue request (``DELETE /orders``); True for each
+        order the venue confirmed cancelled. Unknown or finished orders are not sent. A
+        failed request is not retried blindly: each order's state is asked again at the
+        next check, as after a failed single cancel."""
+        orders = self.tracker.orders
+        todo = [c for c in client_order_ids if c in orders and not orders[c].status.terminal]
+        if len(todo) <= 1:
+            return [bool(todo) and c == todo[0] and self.cancel(c) for c in client_order_ids]
+        try:
+            acks = self.caller.call("cancel", self.venue.cancel_many, todo, tokens=len(todo))
+        except VenueError as exc:
+            for c in todo:
+                self._cancel_failed(c, exc)
+            return [False] * len(client_order_ids)
+        done = set()
+        for ack in acks:
+            order = orders.get(ack.client_order_id)
+            if ack.canceled and order is not None:
+                done.add(ack.client_order_id)
+                if not order.status.terminal:
+                    self._set_status(order, OrderStatus.CANCELED, "canceled")
+        return [c in done for c in client_order_ids]
+
+    def _cancel_failed(self, client_order_id: str, exc: VenueError) -> None:
+        # the cancel may have landed: ask the venue for the order's state next check
+        self._alert("warning", "cancel_failed", f"cancel {client_order_id}: {exc}")
+        self._recheck[client_order_id] = self.clock.now_ns()
+        self.install_timer()
 
     def cancel_all(self, asset_id: str | None = None) -> int:
         targets = [
@@ -395,12 +474,17 @@ class Executor:
     def on_venue_event(self, event: FillEvent | OrderUpdate) -> TrackedOrder | None:
         if isinstance(event, FillEvent):
             return self._on_fill(event)
-        order = self.tracker.on_state(event.order, event.ts_recv_ns)
-        if order is not None:
-            self._journal_safe("order_state", event.ts_recv_ns, order.client_order_id,
-                               state_to_dict(event.order))  # fmt: skip
-            self._verify_fok(order)
-            self._changed(order)
+        order = self.tracker.orders.get(event.order.client_order_id)
+        if order is None:
+            return None
+        before = order.status, order.venue_order_id
+        self.tracker.on_state(event.order, event.ts_recv_ns)
+        if (order.status, order.venue_order_id) == before:
+            return None  # nothing new (a cancel we already know of): no record, no callback
+        self._journal_safe("order_state", event.ts_recv_ns, order.client_order_id,
+                           state_to_dict(event.order))  # fmt: skip
+        self._verify_fok(order)
+        self._changed(order)
         return order
 
     def on_resolved(self, event: MarketResolved) -> None:
@@ -448,10 +532,11 @@ class Executor:
 
     # =============================================================== internals: checks
     def _pre_trade(
-        self, now: int, req: OrderRequest, market: MarketInfo, expected: float | None
-    ) -> tuple[str, str, OrderRequest]:
-        """Every check before an order may be sent: ('', '', req) when it may go."""
-        halt = self.kill_switch.tripped()
+        self, now: int, req: OrderRequest, market: MarketInfo, expected: float | None,
+        halt: str,
+    ) -> tuple[str, str, OrderRequest]:  # fmt: skip
+        """Every check before an order may be sent: ('', '', req) when it may go.
+        ``halt`` is the kill switch's answer, read just before (once per batch)."""
         if halt and self.state is not TradingState.HALTED:
             self._halt(halt)
         if self.state is TradingState.HALTED:
@@ -593,7 +678,7 @@ class Executor:
                 self._balance_alerted = "failed"
                 self._alert("critical", "balance", f"balance source failing: {exc}")
             return None
-        self._balance, self._balance_dirty = b, False
+        self._balance, self._balance_dirty, self._balance_adjusted = b, False, False
         if b.total_usdc <= 0.0 and self._balance_alerted != "zero":
             self._balance_alerted = "zero"
             self._alert("critical", "balance", "venue reports a zero balance",
@@ -606,15 +691,27 @@ class Executor:
         self, req: OrderRequest, market: MarketInfo, expected: float | None,
         open_orders: list[TrackedOrder],
     ) -> tuple[str, str]:  # fmt: skip
+        reason, message = self._funds_verdict(req, market, expected, open_orders)
+        if reason and self._balance_adjusted:
+            # never refuse on our own arithmetic: ask the venue, then judge again
+            self._balance_dirty = True
+            reason, message = self._funds_verdict(req, market, expected, open_orders)
+        return reason, message
+
+    def _funds_verdict(
+        self, req: OrderRequest, market: MarketInfo, expected: float | None,
+        open_orders: list[TrackedOrder],
+    ) -> tuple[str, str]:  # fmt: skip
         b = self._balance_now()
         if b is None:
             return "balance_unknown", "the balance source is failing: no new risk"
         if b.total_usdc <= 0.0:
             return "zero_balance", "the venue reports a zero balance: no new risk"
-        reserved = sum(
-            o.remaining_shares * o.request.price for o in open_orders
-            if o.request.side is Side.BUY
-        )  # fmt: skip
+        reserved = 0.0
+        for o in open_orders:
+            r = o.request
+            if r.side is Side.BUY:
+                reserved += o.remaining_shares * r.price
         available = min(b.available_usdc, b.total_usdc - reserved)
         required = req.price * req.size_shares
         if expected is not None and req.price >= expected:  # marketable: pays the taker fee
@@ -627,6 +724,25 @@ class Executor:
             )
         return "", ""
 
+    def _adjust_balance(self, fill) -> None:
+        """A fill moves the cached balance by exactly its cash effect, instead of a venue
+        round trip before the next order (live, a balance read right after a fill can
+        even predate the trade's settlement). Conservative where the venue's number is
+        not ours to know: a BUY lowers total and available alike (a resting order's
+        reservation may already have been counted), a SELL raises only the total. The
+        venue is asked again when the TTL runs out, and before any refusal."""
+        b = self._balance
+        if b is None or self._balance_dirty:
+            return
+        if fill.side is Side.BUY:
+            cost = fill.price * fill.size_shares
+            b = Balance(b.total_usdc - cost, b.available_usdc - cost, b.as_of_ns)
+        else:
+            proceeds = fill.price * fill.size_shares - fill.fee_usdc
+            b = Balance(b.total_usdc + proceeds, b.available_usdc, b.as_of_ns)
+        self._balance = b
+        self._balance_adjusted = True
+
     def _shares_check(self, req: OrderRequest, open_orders: list[TrackedOrder]) -> tuple[str, str]:
         held = self.tracker.positions.get(req.asset_id, 0.0)
         free = held - self._reserved_sells(req.asset_id)
@@ -636,41 +752,45 @@ class Executor:
 
     # =============================================================== internals: placing
     def _place(self, order: TrackedOrder) -> OrderAck:
-        req = order.request
-        attempt_state = {"ambiguous": False}
-        last_error: VenueError | None = None
+        state = {"ambiguous": False}
         try:
-            try:
-                return self._place_attempt(order, attempt_state)  # fast path: no tenacity
-            except VenueError as exc:
-                if not _retry_place(exc) or self.config.retry.max_attempts < 2:
-                    raise
-                self.caller.stats["place"].retries += 1
-                self.clock.sleep(self.caller.backoff_s(1, exc))
+            return self._place_attempt(order, state)  # fast path: no tenacity
+        except VenueError as exc:
+            if not _retry_place(exc) or self.config.retry.max_attempts < 2:
+                return self._place_failed(order, state, exc)
+            self.caller.stats["place"].retries += 1
+            self.clock.sleep(self.caller.backoff_s(1, exc))
+        return self._place_retries(order, state)
+
+    def _place_retries(self, order: TrackedOrder, state: dict) -> OrderAck:
+        """Attempts after the first failed one (tenacity, backoff on the clock)."""
+        try:
             for attempt in self.caller.retrying("place", _retry_place):
                 with attempt:
-                    return self._place_attempt(order, attempt_state)
-        except VenueRejected as exc:
-            return self._venue_refused(order, exc.reason, str(exc))
-        except RateLimitedLocally as exc:
-            if not attempt_state["ambiguous"]:
-                return self._venue_refused(order, "rate_limited", str(exc))
-            last_error = exc
+                    return self._place_attempt(order, state)
         except VenueError as exc:
-            last_error = exc
-        # retries exhausted: one last look, else the order is lost until found
-        if attempt_state["ambiguous"]:
-            found = self._find(req)
-            if found is not None:
-                return self._adopt(order, found)
-            self.lost.add(req.client_order_id)
-            self._lost_since[req.client_order_id] = self.clock.now_ns()
-            self._set_status(order, OrderStatus.UNKNOWN, "outcome_unknown")
-            self._alert("critical", "order_lost",
-                        f"placement of {req.client_order_id} unanswered: {last_error}")  # fmt: skip
-            return OrderAck(req.client_order_id, None, False, OrderStatus.UNKNOWN,
-                            "outcome_unknown", str(last_error), self.clock.now_ns())  # fmt: skip
-        return self._venue_refused(order, "venue_unavailable", str(last_error))
+            return self._place_failed(order, state, exc)
+        raise AssertionError("tenacity ended without a result or an error")  # reraise=True
+
+    def _place_failed(self, order: TrackedOrder, state: dict, exc: VenueError) -> OrderAck:
+        """No attempt got an answer: refused, or (if it may have landed) lost until found."""
+        req = order.request
+        if isinstance(exc, VenueRejected):
+            return self._venue_refused(order, exc.reason, str(exc))
+        if not state["ambiguous"]:
+            reason = "rate_limited" if isinstance(exc, RateLimitedLocally) else "venue_unavailable"
+            return self._venue_refused(order, reason, str(exc))
+        # one last look, else the order is lost until found
+        found = self._find(req)
+        if found is not None:
+            return self._adopt(order, found)
+        self.lost.add(req.client_order_id)
+        self._lost_since[req.client_order_id] = self.clock.now_ns()
+        self._set_status(order, OrderStatus.UNKNOWN, "outcome_unknown")
+        self._alert("critical", "order_lost",
+                    f"placement of {req.client_order_id} unanswered: {exc}")  # fmt: skip
+        return OrderAck(req.client_order_id, None, False, OrderStatus.UNKNOWN,
+                        "outcome_unknown", str(exc), self.clock.now_ns())  # fmt: skip
 
     def _place_attempt(self, order: TrackedOrder, attempt_state: dict) -> OrderAck:
         """One placement attempt; after an ambiguous failure, first look for the order."""
@@ -684,8 +804,36 @@ class Executor:
         except (VenueTimeout, VenueUnavailable):
             attempt_state["ambiguous"] = True  # it may have landed: look before re-sending
             raise
+        return self._answered(order, ack)
+
+    def _place_batch(self, orders: list[TrackedOrder]) -> list[OrderAck]:
+        """One ``place_many`` request; see ``place_many`` for what happens when it fails."""
+        reqs = [o.request for o in orders]
+        try:
+            acks = self.caller.attempt("place", self.venue.place_many, reqs, tokens=len(reqs))
+        except VenueError as exc:
+            self.caller.stats["place"].calls += 1
+            state_of = {"ambiguous": isinstance(exc, VenueTimeout | VenueUnavailable)}
+            if not _retry_place(exc) or self.config.retry.max_attempts < 2:
+                return [self._place_failed(o, dict(state_of), exc) for o in orders]
+            self.caller.stats["place"].retries += 1
+            self.clock.sleep(self.caller.backoff_s(1, exc))  # once for the whole batch
+            return [self._place_retries(o, dict(state_of)) for o in orders]
+        self.caller.stats["place"].calls += 1
+        by_cid = {a.client_order_id: a for a in acks}
+        out = []
+        for o in orders:
+            ack = by_cid.get(o.client_order_id)
+            if ack is None:  # the venue did not answer for it: look it up, as after a timeout
+                out.append(self._place_retries(o, {"ambiguous": True}))
+            else:
+                out.append(self._answered(o, ack))
+        return out
+
+    def _answered(self, order: TrackedOrder, ack: OrderAck) -> OrderAck:
+        """The venue answered for ``order``; "duplicated" means it is already there."""
         if not ack.accepted and ack.reason == "duplicated":
-            found = self._find(req)
+            found = self._find(order.request)
             if found is not None:
                 return self._adopt(order, found)
         return self._on_ack(order, ack)
@@ -746,7 +894,7 @@ class Executor:
         now = self.clock.now_ns()  # delivery time: never earlier than what risk has seen
         self._journal_safe("fill", now, fill.trade_id, fill_to_dict(fill))
         self.lost.discard(order.client_order_id)
-        self._balance_dirty = True
+        self._adjust_balance(fill)
         result = self.pnl.on_fill(fill)
         if self.risk is not None:
             equity = self.equity_usdc()

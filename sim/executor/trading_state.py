@@ -27,6 +27,7 @@ class KillSwitch:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._fspath = os.fspath(self.path)  # stat a str: no Path conversion per order
         self._latched_reason = ""
 
     def trip(self, reason: str) -> None:
@@ -43,7 +44,7 @@ class KillSwitch:
         if self._latched_reason:
             return self._latched_reason
         try:
-            os.stat(self.path)
+            os.stat(self._fspath)
         except FileNotFoundError:
             return ""
         except OSError as exc:  # cannot tell: fail closed
