@@ -98,14 +98,14 @@ class VenueCaller:
         stats = self.stats[kind]
         deadline = stats.deadline_s
         bucket = self._buckets[kind]
-        wait = bucket.wait_s(tokens)
+        wait = bucket.take_or_wait_s(tokens)
         if wait > 0:
             if wait >= deadline:
                 stats.rate_limited += 1
                 raise RateLimitedLocally(kind, wait)
             stats.rate_limit_wait_s += wait
             self.clock.sleep(wait)
-        bucket.take(tokens)
+            bucket.take(tokens)
         stats.attempts += 1
         t0 = self.clock.now_ns()
         try:

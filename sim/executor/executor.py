@@ -49,6 +49,7 @@ from sim.strategy import BookView
 from sim.types import (
     MAX_BATCH_ORDERS,
     Balance,
+    Liquidity,
     MarketInfo,
     OrderAck,
     OrderIntent,
@@ -648,12 +649,13 @@ class Executor:
         """A marketable order's limit may be at most ``max_slippage`` beyond the touch."""
         if expected is None:
             return req
-        tick = self._tick(req.asset_id, market)
         if req.side is Side.BUY and req.price >= expected:
+            tick = self._tick(req.asset_id, market)
             worst = math.floor((expected + self.config.max_slippage) / tick + 1e-9) * tick
             if req.price > worst + 1e-12:
                 return _with_price(req, round(min(worst, 1 - tick), 10))
         elif req.side is Side.SELL and req.price <= expected:
+            tick = self._tick(req.asset_id, market)
             worst = math.ceil((expected - self.config.max_slippage) / tick - 1e-9) * tick
             if req.price < worst - 1e-12:
                 return _with_price(req, round(max(worst, tick), 10))
@@ -871,7 +873,7 @@ class Executor:
         self.tracker.on_ack(ack)
         self._journal_safe("order_ack", ack.ts_ns, order.client_order_id,
                            {"venue_order_id": ack.venue_order_id or "",
-                            "status": ack.status.value})  # fmt: skip
+                            "status": ack.status._value_})  # fmt: skip
         self._changed(order)
         return ack
 
@@ -910,7 +912,7 @@ class Executor:
 
     def _measure_slippage(self, order: TrackedOrder, fill, now: int) -> None:
         expected = order.expected_price
-        if expected is None or fill.liquidity.value != "TAKER":
+        if expected is None or fill.liquidity is not Liquidity.TAKER:
             return
         sign = 1.0 if fill.side is Side.BUY else -1.0
         excess = (fill.price - expected) * sign
@@ -1065,7 +1067,7 @@ class Executor:
         now = self.clock.now_ns()
         self.tracker.mark(order, status, reason, now)
         self._journal_safe("order_status", now, order.client_order_id,
-                           {"status": status.value, "reason": reason})  # fmt: skip
+                           {"status": status._value_, "reason": reason})  # fmt: skip
         self._verify_fok(order)
         self._changed(order)
 

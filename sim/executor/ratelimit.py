@@ -34,3 +34,12 @@ class TokenBucket:
     def take(self, cost: float = 1.0) -> None:
         self._refill()
         self._tokens -= cost
+
+    def take_or_wait_s(self, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens now and return 0, or take nothing and return the wait."""
+        self._refill()
+        missing = cost - self._tokens
+        if missing <= 0:
+            self._tokens -= cost
+            return 0.0
+        return missing / self.rate_per_s
