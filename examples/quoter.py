@@ -5,11 +5,16 @@ NO token at 1 - ask (the venue matches it as the complement). Inventory is
 bounded: a side stops quoting while its position is at ``max_inventory``.
 A refused quote (a limit, a breaker, a halt) pauses quoting for
 ``pause_after_refusal_s`` instead of hammering the executor.
+
+Each re-quote is two venue requests, as a market maker sends them: one
+``cancel_many`` (Polymarket's ``DELETE /orders``) for the old quotes and one
+``place_many`` (``POST /orders``) for the new ones; the executor checks every
+order of a batch exactly as it checks a single order.
 """
 
 from __future__ import annotations
 
-from sim import Strategy
+from sim import OrderIntent, Strategy
 
 
 class TwoSidedQuoter(Strategy):
@@ -37,23 +42,22 @@ class TwoSidedQuoter(Strategy):
         ctx.schedule("quote", every_s=self.every_s)
 
     def on_timer(self, ctx, name):
-        for cid in self.quotes:
-            ctx.orders.cancel(cid)
+        if self.quotes:
+            ctx.orders.cancel_many(self.quotes)
         self.quotes = []
         now = ctx.clock.now_ns()
         if now < self.paused_until or ctx.orders.trading_state != "ACTIVE":
             return
         book = ctx.book(self.yes)
         bid, ask = book.best_bid, book.best_ask
+        quotes = []
         if bid is not None and ctx.position(self.yes) < self.max_inventory:
-            self._quote(ctx, self.yes, bid, now)
+            quotes.append(OrderIntent.buy(self.yes, bid, self.size, post_only=True))
         if ask is not None and ctx.position(self.no) < self.max_inventory:
-            self._quote(ctx, self.no, round(1.0 - ask, 6), now)
-
-    def _quote(self, ctx, asset: str, price: float, now: int) -> None:
-        ack = ctx.orders.buy(asset, price, self.size, post_only=True)
-        if ack.accepted:
-            self.quotes.append(ack.client_order_id)
-        elif ack.reason != "post_only_cross":  # a crossed quote is normal: just skip it
-            self.refusals[ack.reason] = self.refusals.get(ack.reason, 0) + 1
-            self.paused_until = now + self.pause_ns
+            quotes.append(OrderIntent.buy(self.no, round(1.0 - ask, 6), self.size, post_only=True))
+        for ack in ctx.orders.place_many(quotes) if quotes else ():
+            if ack.accepted:
+                self.quotes.append(ack.client_order_id)
+            elif ack.reason != "post_only_cross":  # a crossed quote is normal: just skip it
+                self.refusals[ack.reason] = self.refusals.get(ack.reason, 0) + 1
+                self.paused_until = now + self.pause_ns

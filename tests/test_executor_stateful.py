@@ -33,7 +33,7 @@ from sim.events import FillEvent, OrderUpdate
 from sim.executor import Executor, ExecutorConfig, LimitsConfig, RetryConfig, TradingState
 from sim.executor.executor import DAY_NS
 from sim.journal import MemoryJournal, SqliteJournal
-from sim.types import Balance, Fill, Liquidity, OrderStatus, OrderType, Side
+from sim.types import Balance, Fill, Liquidity, OrderIntent, OrderStatus, OrderType, Side
 from sim.venue import VenueRateLimited, VenueRejected, VenueTimeout, VenueUnavailable
 from tests.fakes import FakeBook, FakeVenue
 from tests.helpers import make_market
@@ -78,10 +78,11 @@ class ScriptedVenue(FakeVenue):
         self.resent_landed: list[str] = []
         self.zero_balance = False
 
-    def place(self, order, *, deadline_s):
-        if order.client_order_id in self.orders:
-            self.resent_landed.append(order.client_order_id)
-        return super().place(order, deadline_s=deadline_s)
+    def _request(self, orders, deadline_s):  # single placements and batches alike
+        self.resent_landed += [
+            o.client_order_id for o in orders if o.client_order_id in self.orders
+        ]
+        return super()._request(orders, deadline_s)
 
     def fill(  # type: ignore[override]
         self, client_order_id, shares, *, fee_usdc=0.0, fee_shares=0.0, trade_id=None,
@@ -291,6 +292,45 @@ class ExecutorMachine(RuleBasedStateMachine):
         post_only = post_only and otype in (OrderType.GTC, OrderType.GTD)
         self._submit(side, asset, ticks / 100, halves / 2, otype, post_only)
 
+    @rule(orders=st.lists(
+        st.tuples(SIDES, ASSETS, st.integers(0, 100), st.integers(0, 50), TYPES, st.booleans()),
+        min_size=1, max_size=4))  # fmt: skip
+    def batch(self, orders) -> None:
+        """Several orders in one ``place_many``: each checked as if alone, one request (or
+        the single-order path for each after a failed request)."""
+        ex, venue = self.ex, self.venue
+        now = self.clock.now_ns()
+        state_before = ex.state
+        calls_before = venue.place_calls
+        n_refusals = len(ex.refusals)
+        intents = [
+            OrderIntent(side, asset, ticks / 100, halves / 2, otype,
+                        post_only and otype in (OrderType.GTC, OrderType.GTD),
+                        now + 3600 * NS if otype is OrderType.GTD else None)
+            for side, asset, ticks, halves, otype, post_only in orders
+        ]  # fmt: skip
+        acks = ex.place_many(intents)
+        assert len(acks) == len(intents)
+        refused = {r.client_order_id for r in ex.refusals[n_refusals:] if r.source == "executor"}
+        sent = [a.client_order_id for a in acks if a.client_order_id not in refused]
+        assert (venue.place_calls > calls_before) == bool(sent), (acks, refused)
+        for ack, intent in zip(acks, intents, strict=True):
+            cid = ack.client_order_id
+            assert cid not in self.sent, f"client order id {cid} used twice"
+            if cid in refused:
+                assert cid not in venue.orders and not ack.accepted
+                continue
+            self.sent[cid] = now // DAY_NS
+            if state_before is TradingState.REDUCING and intent.side is Side.BUY:
+                raise AssertionError(f"bought {cid} in a batch while REDUCING")
+            if intent.side is Side.BUY and self.bad_balance_since is not None:
+                assert now - self.bad_balance_since <= self.config.balance_ttl_s * NS, ack
+            if cid in venue.orders:
+                venue.settle_immediate(cid)
+        if self.halted:
+            assert venue.place_calls == calls_before, "a batch was sent while HALTED"
+        self._drain()
+
     @rule(asset=ASSETS, ticks_below=st.integers(0, 45), halves=st.integers(1, 40),
           otype=TYPES)  # fmt: skip
     def buy_passive(self, asset, ticks_below, halves, otype) -> None:
@@ -375,10 +415,18 @@ class ExecutorMachine(RuleBasedStateMachine):
         book.best_ask = None if no_ask or ask > 99 else ask / 100
 
     # ------------------------------------------------------------------- cancels
-    @rule(pick=PICK, every=st.booleans(), asset=st.one_of(st.none(), ASSETS))
-    def cancel(self, pick, every, asset) -> None:
+    @rule(pick=PICK, every=st.booleans(), asset=st.one_of(st.none(), ASSETS),
+          many=st.booleans())  # fmt: skip
+    def cancel(self, pick, every, asset, many) -> None:
         cids = list(self.ex.tracker.orders)
-        if every:
+        if many and cids:  # a DELETE /orders of a few known ids (open or not) and a stranger
+            chosen = [cids[(pick + k) % len(cids)] for k in range(3)] + ["never-sent"]
+            done = self.ex.cancel_many(chosen)
+            assert len(done) == len(chosen) and not done[-1]
+            for cid, ok in zip(chosen, done, strict=True):
+                if ok:
+                    assert self.venue.orders[cid].status is OrderStatus.CANCELED
+        elif every:
             self.ex.cancel_all(asset)
         elif cids:  # any order we know, open or not
             self.ex.cancel(cids[pick % len(cids)])

@@ -1,0 +1,245 @@
+"""Batch endpoints (``POST /orders``, ``DELETE /orders``): one request, the same guarantees.
+
+Each order of a batch is checked as if it were sent alone; a batch whose answer
+was lost never becomes a second order; a refused batch is never retried; the
+fault plans written for ``place``/``cancel`` hit batches too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from exchange_mock.faults import FaultSpec
+from sim.executor import ExecutorConfig, RetryConfig
+from sim.executor.config import RateLimitConfig
+from sim.types import MAX_BATCH_ORDERS, OrderIntent, OrderRequest, OrderStatus, Side
+from sim.venue import VenueRejected, VenueTimeout, VenueUnavailable
+from tests.test_executor_faults import NO, YES, setup
+from tests.test_faults_helpers import Script, backtest, plan, sim_venue, write_dataset
+
+
+def bids(*prices: float, size: float = 10.0, asset: str = YES) -> list[OrderIntent]:
+    return [OrderIntent.buy(asset, p, size) for p in prices]
+
+
+# ---------------------------------------------------------------------- executor, fake venue
+def test_a_batch_is_one_request_with_one_answer_per_order_in_order(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path)
+    acks = ex.place_many([*bids(0.40, 0.41), OrderIntent.buy(NO, 0.30, 5.0)])
+    assert [a.accepted for a in acks] == [True, True, True]
+    assert venue.place_calls == 1 and venue.batch_calls == 1
+    assert [venue.orders[a.client_order_id].price for a in acks] == [0.40, 0.41, 0.30]
+    assert ex.caller.stats["place"].calls == 1
+    assert all(ex.tracker.orders[a.client_order_id].status is OrderStatus.OPEN for a in acks)
+
+
+def test_each_order_of_a_batch_is_checked_as_if_alone_in_list_order(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path, cash=10.0)
+    batch = [
+        OrderIntent.buy(YES, 0.45, 12.0),  # 5.40: fits
+        OrderIntent.buy(YES, 1.50, 1.0),  # invalid price
+        OrderIntent.buy("no-such-asset", 0.45, 1.0),
+        OrderIntent.buy(YES, 0.45, 12.0),  # 5.40 more than the 4.60 the first one left
+        OrderIntent.sell(YES, 0.45, 1.0),  # nothing held
+        OrderIntent.buy(YES, 0.30, 10.0),  # 3.00: fits beside the first
+    ]
+    acks = ex.place_many(batch)
+    assert [a.reason for a in acks] == [
+        "", "invalid_order", "unknown_asset", "insufficient_funds", "insufficient_position", "",
+    ]  # fmt: skip
+    sent = [acks[0].client_order_id, acks[5].client_order_id]
+    assert sorted(venue.orders) == sorted(sent) and venue.place_calls == 1
+    assert {r.reason for r in ex.refusals} == {
+        "invalid_order", "unknown_asset", "insufficient_funds", "insufficient_position",
+    }  # fmt: skip
+
+
+def test_a_single_survivor_goes_through_the_single_order_endpoint(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path, cash=10.0)
+    acks = ex.place_many([OrderIntent.buy(YES, 0.45, 12.0), OrderIntent.buy(YES, 0.45, 12.0)])
+    assert [a.accepted for a in acks] == [True, False]
+    assert venue.place_calls == 1 and venue.batch_calls == 0
+
+
+def test_batches_are_split_at_the_venue_limit_and_at_our_own_burst(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path)
+    n = 2 * MAX_BATCH_ORDERS + 3
+    acks = ex.place_many(bids(*[0.01 + 0.01 * (i % 40) for i in range(n)], size=5.0))
+    assert all(a.accepted for a in acks) and venue.batch_calls == 3
+    assert ex.caller.stats["place"].attempts == 3
+
+    small = ExecutorConfig(kill_switch_path=str(tmp_path / "K2"),
+                           rate_limits=RateLimitConfig(place_burst=4.0))  # fmt: skip
+    ex, venue, _ = setup(tmp_path, config=small)
+    acks = ex.place_many(bids(*[0.10 + 0.01 * i for i in range(10)], size=5.0))
+    assert all(a.accepted for a in acks)
+    assert venue.batch_calls == 3  # 4 + 4 + 2: a batch costs a token per order
+
+
+def test_kill_switch_file_refuses_the_whole_batch_before_sending(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path)
+    (tmp_path / "KILL").write_text("operator\n")
+    acks = ex.place_many(bids(0.40, 0.41))
+    assert [a.reason for a in acks] == ["halted", "halted"]
+    assert venue.place_calls == 0 and ex.trading_state == "HALTED"
+
+
+def test_batch_answer_lost_after_landing_finds_every_order_and_resends_none(
+    tmp_path: Path,
+) -> None:
+    ex, venue, _ = setup(tmp_path)
+    venue.place_faults = [("after", VenueTimeout("answer lost", call="place"))]
+    acks = ex.place_many(bids(0.40, 0.41, 0.42))
+    assert all(a.accepted and a.message == "found after a lost answer" for a in acks)
+    assert venue.place_calls == 1 and len(venue.orders) == 3  # found by client id
+    assert ex.caller.stats["place"].timeouts == 1
+
+
+def test_batch_5xx_before_landing_resends_each_order_exactly_once(tmp_path: Path) -> None:
+    ex, venue, clock = setup(tmp_path)
+    t0 = clock.now_ns()
+    venue.place_faults = [("before", VenueUnavailable("502", call="place", status=502))]
+    acks = ex.place_many(bids(0.40, 0.41))
+    assert all(a.accepted for a in acks)
+    assert venue.place_calls == 3  # the batch, then each order alone after looking it up
+    assert sorted(venue.orders) == sorted(a.client_order_id for a in acks)
+    assert clock.now_ns() > t0  # one backoff on the simulated clock, not per order
+
+
+def test_batch_that_never_gets_an_answer_leaves_each_order_lost_not_doubled(
+    tmp_path: Path,
+) -> None:
+    cfg = ExecutorConfig(kill_switch_path=str(tmp_path / "KILL"),
+                         retry=RetryConfig(max_attempts=2, reconcile_attempts=1))  # fmt: skip
+    ex, venue, _ = setup(tmp_path, config=cfg)
+    venue.place_faults = [("before", VenueTimeout("no answer", call="place"))] * 5
+    acks = ex.place_many(bids(0.40, 0.41))
+    assert [a.reason for a in acks] == ["outcome_unknown", "outcome_unknown"]
+    assert ex.lost == {a.client_order_id for a in acks} and not venue.orders
+    assert "order_lost" in ex.memory_alerts.kinds()
+
+
+def test_a_rejected_batch_is_refused_whole_and_never_retried(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path)
+    venue.place_faults = [("before", VenueRejected("bad batch", reason="invalid_batch"))]
+    acks = ex.place_many(bids(0.40, 0.41))
+    assert [a.reason for a in acks] == ["invalid_batch", "invalid_batch"]
+    assert venue.place_calls == 1 and not venue.orders
+    assert [r.source for r in ex.refusals] == ["venue", "venue"]
+
+
+def test_cancel_many_is_one_request_and_answers_per_id(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path)
+    a, b, c = (x.client_order_id for x in ex.place_many(bids(0.40, 0.41, 0.42)))
+    assert ex.cancel(c)
+    done = ex.cancel_many([a, "unknown", b, c])
+    assert done == [True, False, True, False]  # unknown and finished ids are not sent
+    assert venue.cancel_many_calls == 1
+    assert {venue.orders[x].status for x in (a, b, c)} == {OrderStatus.CANCELED}
+    assert ex.tracker.orders[a].status is OrderStatus.CANCELED
+
+
+def test_a_failed_cancel_many_rechecks_each_order_at_the_next_check(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path)
+    a, b = (x.client_order_id for x in ex.place_many(bids(0.40, 0.41)))
+    venue.cancel_faults = [VenueUnavailable("502", call="cancel", status=502)] * 5
+    assert ex.cancel_many([a, b]) == [False, False]  # retried (a cancel is idempotent), failed
+    assert ex.caller.stats["cancel"].retries >= 1
+    assert "cancel_failed" in ex.memory_alerts.kinds()
+    venue.cancel(a, deadline_s=1.0)  # it had landed for one of them after all
+    ex._on_check()
+    assert ex.tracker.orders[a].status is OrderStatus.CANCELED
+    assert ex.tracker.orders[b].status is OrderStatus.OPEN
+
+
+# ---------------------------------------------------------------------- the simulated venue
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("batch"))
+
+
+def _req(cid: str, price: float, side: Side = Side.BUY) -> OrderRequest:
+    return OrderRequest(cid, YES, side, price, 10.0)
+
+
+def test_sim_venue_batch_is_one_round_trip_matched_in_list_order(root: Path) -> None:
+    venue, clock, _ = sim_venue(root)
+    t0 = clock.now_ns()
+    acks = venue.place_many([_req("a", 0.52), _req("b", 0.52), _req("c", 0.45)], deadline_s=5)
+    assert [a.status for a in acks] == [OrderStatus.FILLED, OrderStatus.FILLED, OrderStatus.OPEN]
+    assert venue.calls == {"place_many": 1}
+    assert clock.now_ns() == t0  # zero latency by default: one answer, no extra trips
+    assert venue.clob.position(YES) == pytest.approx(20.0 - sum(f.fee_shares for f in venue._fills))
+    dup = venue.place_many([_req("c", 0.45)], deadline_s=5)
+    assert dup[0].reason == "duplicated"
+
+
+def test_sim_venue_refuses_an_oversized_batch_whole(root: Path) -> None:
+    venue, _, _ = sim_venue(root)
+    reqs = [_req(f"o{i}", 0.30) for i in range(MAX_BATCH_ORDERS + 1)]
+    with pytest.raises(VenueRejected) as exc:
+        venue.place_many(reqs, deadline_s=5)
+    assert exc.value.reason == "batch_too_large" and venue.clob.n_orders == 0
+
+
+def test_sim_venue_cancel_many_cancels_and_reports_each(root: Path) -> None:
+    venue, _, _ = sim_venue(root)
+    venue.place_many([_req("a", 0.40), _req("b", 0.41)], deadline_s=5)
+    acks = venue.cancel_many(["a", "b", "zz"], deadline_s=5)
+    assert [(a.client_order_id, a.canceled) for a in acks] == [
+        ("a", True), ("b", True), ("zz", False),
+    ]  # fmt: skip
+    assert not venue._open and venue.calls["cancel_many"] == 1
+
+
+def test_place_faults_hit_batches_once_per_request(root: Path) -> None:
+    def quote(ctx):
+        return ctx.orders.place_many(bids(0.45, 0.44))
+
+    s = Script((1.0, quote))
+    _, bt, inj = backtest(root, s, plan(FaultSpec("lost_response", at_s=1.0)))
+    assert inj.counts == {"lost_response": 1}
+    assert inj.injections[0].call == "place"
+    acks = s.results[0]
+    assert all(a.accepted and a.message == "found after a lost answer" for a in acks)
+    assert bt.venue.calls["place_many"] == 1 and "place" not in bt.venue.calls  # none re-sent
+    assert bt.venue.clob.n_orders == 2
+
+
+def test_cancel_faults_hit_cancel_many(root: Path) -> None:
+    ids: list[str] = []
+
+    def quote(ctx):
+        ids.extend(a.client_order_id for a in ctx.orders.place_many(bids(0.45, 0.44)))
+
+    def pull(ctx):
+        return ctx.orders.cancel_many(ids)
+
+    s = Script((1.0, quote), (2.0, pull))
+    spec = FaultSpec("server_error", calls=("cancel",), rate=1.0, status=500)  # down for good
+    _, bt, inj = backtest(root, s, plan(spec))
+    attempts = bt.executor.caller.stats["cancel"].attempts
+    assert inj.counts == {"server_error": attempts} and attempts >= 2  # retried, one fault each
+    assert bt.venue.calls["cancel_many"] == attempts and "cancel" not in bt.venue.calls
+    assert s.results[1] == [False, False]
+    assert "cancel_failed" in bt.executor.memory_alerts.kinds()
+    assert bt.venue.clob.n_orders == 2  # both still rest: nothing was cancelled, nothing lost
+    assert {bt.venue.clob.order(i).status for i in range(2)} == {OrderStatus.OPEN}
+
+
+def test_batched_quotes_run_deterministically(root: Path) -> None:
+    def run():
+        def quote(ctx):
+            return [a.client_order_id for a in ctx.orders.place_many(bids(0.52, 0.47))]
+
+        res, _, _ = backtest(root, Script((1.0, quote), (3.0, quote)))
+        return res.fills, res.orders, res.summary.drop(["Wall time [s]", "Events/s"])
+
+    (fills_a, orders_a, sum_a), (fills_b, orders_b, sum_b) = run(), run()
+    pd.testing.assert_frame_equal(fills_a, fills_b)
+    pd.testing.assert_frame_equal(orders_a, orders_b)
+    pd.testing.assert_series_equal(sum_a, sum_b)
+    assert len(fills_a) >= 2
