@@ -15,10 +15,10 @@ import pytest
 from exchange_mock.faults import FaultSpec
 from sim.executor import ExecutorConfig, RetryConfig
 from sim.executor.config import RateLimitConfig
-from sim.types import MAX_BATCH_ORDERS, OrderIntent, OrderRequest, OrderStatus, Side
+from sim.types import MAX_BATCH_ORDERS, OrderIntent, OrderRequest, OrderStatus, OrderType, Side
 from sim.venue import VenueRejected, VenueTimeout, VenueUnavailable
 from tests.test_executor_faults import NO, YES, setup
-from tests.test_faults_helpers import Script, backtest, plan, sim_venue, write_dataset
+from tests.test_faults_helpers import S, Script, backtest, plan, sim_venue, write_dataset
 
 
 def bids(*prices: float, size: float = 10.0, asset: str = YES) -> list[OrderIntent]:
@@ -32,7 +32,8 @@ def test_a_batch_is_one_request_with_one_answer_per_order_in_order(tmp_path: Pat
     assert [a.accepted for a in acks] == [True, True, True]
     assert venue.place_calls == 1 and venue.batch_calls == 1
     assert [venue.orders[a.client_order_id].price for a in acks] == [0.40, 0.41, 0.30]
-    assert ex.caller.stats["place"].calls == 1
+    stats = ex.caller.stats["place"]
+    assert (stats.calls, stats.attempts) == (3, 1)  # an order placed is a call; one request
     assert all(ex.tracker.orders[a.client_order_id].status is OrderStatus.OPEN for a in acks)
 
 
@@ -77,6 +78,71 @@ def test_batches_are_split_at_the_venue_limit_and_at_our_own_burst(tmp_path: Pat
     acks = ex.place_many(bids(*[0.10 + 0.01 * i for i in range(10)], size=5.0))
     assert all(a.accepted for a in acks)
     assert venue.batch_calls == 3  # 4 + 4 + 2: a batch costs a token per order
+
+
+def test_kill_switch_is_read_again_before_each_request_of_a_long_batch(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path)
+    kill = tmp_path / "KILL"
+    sent = venue._request
+
+    def request_then_operator_halts(orders, deadline_s):
+        answer = sent(orders, deadline_s)
+        kill.write_text("operator\n")  # appears while the first request is in flight
+        return answer
+
+    venue._request = request_then_operator_halts
+    acks = ex.place_many(bids(*[0.10 + 0.01 * i for i in range(MAX_BATCH_ORDERS + 5)]))
+    assert all(a.accepted for a in acks[:MAX_BATCH_ORDERS])
+    assert {a.reason for a in acks[MAX_BATCH_ORDERS:]} == {"halted"}
+    assert venue.place_calls == 1 and ex.trading_state == "HALTED"
+    assert all(o.status is OrderStatus.CANCELED for o in venue.orders.values())  # halt cancels
+
+
+def test_our_rate_limit_sends_a_batch_it_cannot_fit_as_single_orders(tmp_path: Path) -> None:
+    limits = RateLimitConfig(place_burst=15.0, place_per_s=2.0)
+    cfg = ExecutorConfig(kill_switch_path=str(tmp_path / "KILL"), rate_limits=limits)
+    ex, venue, clock = setup(tmp_path, config=cfg)
+    t0 = clock.now_ns()
+    acks = ex.place_many(bids(*[0.01 * (i + 1) for i in range(30)], size=5.0))
+    assert all(a.accepted for a in acks)  # as 30 single buys would be
+    assert venue.batch_calls == 1 and venue.place_calls == 16  # 15 at once, then one by one
+    assert (clock.now_ns() - t0) / S >= 14 / 2.0 - 1e-9  # each waited for its token
+
+
+def test_cancel_many_splits_at_our_cancel_burst(tmp_path: Path) -> None:
+    limits = RateLimitConfig(cancel_burst=5.0, cancel_per_s=2.0)
+    cfg = ExecutorConfig(kill_switch_path=str(tmp_path / "KILL"), rate_limits=limits)
+    ex, venue, _ = setup(tmp_path, config=cfg)
+    ids = [a.client_order_id for a in ex.place_many(bids(*[0.1 + 0.01 * i for i in range(12)]))]
+    assert ex.cancel_many(ids + ids[:3]) == [True] * 15  # repeated ids: sent once, True twice
+    assert venue.cancel_many_calls == 3  # 5 + 5 + 2
+    assert all(o.status is OrderStatus.CANCELED for o in venue.orders.values())
+
+
+def test_orders_missing_from_a_batch_answer_are_looked_up_not_trusted(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path)
+    sent = venue._request
+    venue._request = lambda orders, deadline_s: sent(orders, deadline_s)[:1]  # answer cut short
+    acks = ex.place_many(bids(0.40, 0.41, 0.42))
+    assert acks[0].message == "" and all(a.accepted for a in acks)
+    assert [a.message for a in acks[1:]] == ["found after a lost answer"] * 2
+    assert venue.place_calls == 1 and len(venue.orders) == 3  # found, none re-sent
+    assert ex.caller.stats["place"].retries == 2
+
+    once = ExecutorConfig(kill_switch_path=str(tmp_path / "K2"), retry=RetryConfig(max_attempts=1))
+    ex, venue, _ = setup(tmp_path, config=once)
+    sent = venue._request
+    venue._request = lambda orders, deadline_s: sent(orders, deadline_s)[:1]
+    acks = ex.place_many(bids(0.40, 0.41))
+    assert acks[1].accepted and venue.place_calls == 1  # looked up, max_attempts respected
+
+
+def test_batch_retries_are_counted_per_order(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path)
+    venue.place_faults = [("before", VenueUnavailable("502", call="place", status=502))]
+    ex.place_many(bids(0.40, 0.41, 0.42))
+    stats = ex.caller.stats["place"]
+    assert (stats.calls, stats.retries, stats.transient_errors) == (3, 3, 1)
 
 
 def test_kill_switch_file_refuses_the_whole_batch_before_sending(tmp_path: Path) -> None:
@@ -243,3 +309,18 @@ def test_batched_quotes_run_deterministically(root: Path) -> None:
     pd.testing.assert_frame_equal(orders_a, orders_b)
     pd.testing.assert_series_equal(sum_a, sum_b)
     assert len(fills_a) >= 2
+
+
+def test_a_one_shot_book_fault_moves_the_book_once_per_batch(root: Path) -> None:
+    def takers(ctx):
+        return ctx.orders.place_many(
+            [
+                OrderIntent.buy(YES, 0.53, 10.0, order_type=OrderType.FAK),
+                OrderIntent.buy(YES, 0.53, 10.0, order_type=OrderType.FAK),
+            ]
+        )
+
+    s = Script((1.0, takers))
+    _, _, inj = backtest(root, s, plan(FaultSpec("slippage", at_s=1.0, slippage_ticks=1)))
+    assert inj.counts == {"slippage": 1} and len(inj.injections) == 1
+    assert s.results[0][0].client_order_id in inj.injections[0].detail  # the first taker only

@@ -346,13 +346,17 @@ class FaultInjector:
         self, st: _SpecState, call: str, one_shot: bool
     ) -> Callable[[Any, Any, int], Any]:
         s = st.spec
+        acted = []  # one request, one fault: a batch's later orders are left alone
 
         def move(clob, order, arrival_ns: int):
+            if acted:
+                return None
             fraction = 1.0 if s.fill_fraction is None else s.fill_fraction
             hidden = move_against(clob, order, slippage_ticks=s.slippage_ticks or 0,
                                   fill_fraction=fraction)  # fmt: skip
             if not hidden:
                 return None  # not marketable: nothing happened (at_s stays armed)
+            acted.append(order.client_order_id)
             if one_shot:
                 st.armed = False
                 st.fired += 1

@@ -155,6 +155,8 @@ class Executor:
         #: orders per place_many request: Polymarket's limit, or fewer if our own place
         #: bucket could never hold a whole batch (a batch costs one token per order)
         self._batch_size = max(1, min(MAX_BATCH_ORDERS, int(cfg.rate_limits.place_burst)))
+        #: ids per cancel_many request (Polymarket takes 3,000; our bucket is the limit)
+        self._cancel_batch_size = max(1, int(cfg.rate_limits.cancel_burst))
 
     # =============================================================== strategy side
     def buy(
@@ -191,33 +193,32 @@ class Executor:
         /orders``, at most ``MAX_BATCH_ORDERS`` each): one answer per order, in order.
 
         Each order passes every check ``buy``/``sell`` applies, in list order (earlier
-        orders of the batch count against funds and limits); refused ones are answered
-        without being sent. A request that fails transiently is not re-sent as a batch:
-        each of its orders goes through the single-order path, which first looks the
-        order up by client id when the failure may have hidden a placement."""
-        now = self.clock.now_ns()
-        self._roll_day(now)
-        halt = self.kill_switch.tripped()  # one look at the switch file for the whole batch
-        acks: list[OrderAck | None] = []
-        send: list[tuple[int, TrackedOrder]] = []
-        for o in orders:
-            admitted = self._admit(now, o.side, o.asset_id, o.price, o.size_shares,
-                                   o.order_type, o.post_only, o.expire_ns, halt)  # fmt: skip
-            if isinstance(admitted, OrderAck):
-                acks.append(admitted)
-            else:
-                send.append((len(acks), admitted))
-                acks.append(None)
+        orders count against funds and limits); refused ones are answered without being
+        sent. Requests go out one after another, each right after its own orders were
+        checked (the kill switch is read again before each). A request that fails
+        transiently, or that our own rate limit cannot fit whole, is not re-sent as a
+        batch: each of its orders goes through the single-order path, which first looks
+        the order up by client id when the failure may have hidden a placement."""
+        acks: list[OrderAck] = []
         size = self._batch_size
-        for i in range(0, len(send), size):
-            chunk = send[i : i + size]
-            answers = (
-                [self._place(chunk[0][1])] if len(chunk) == 1
-                else self._place_batch([t for _, t in chunk])
-            )  # fmt: skip
-            for (j, _), ack in zip(chunk, answers, strict=True):
-                acks[j] = ack
-        return acks  # type: ignore[return-value]
+        for i in range(0, len(orders), size):
+            now = self.clock.now_ns()
+            self._roll_day(now)
+            halt = self.kill_switch.tripped()  # once per request, just before it is built
+            admitted: list[tuple[int, TrackedOrder]] = []
+            for o in orders[i : i + size]:
+                got = self._admit(now, o.side, o.asset_id, o.price, o.size_shares,
+                                  o.order_type, o.post_only, o.expire_ns, halt)  # fmt: skip
+                if not isinstance(got, OrderAck):
+                    admitted.append((len(acks), got))
+                acks.append(got)  # type: ignore[arg-type]  # replaced below once answered
+            if len(admitted) == 1:
+                acks[admitted[0][0]] = self._place(admitted[0][1])
+            elif admitted:
+                answers = self._place_batch([t for _, t in admitted])
+                for (j, _), ack in zip(admitted, answers, strict=True):
+                    acks[j] = ack
+        return acks
 
     def _admit(
         self, now: int, side: Side, asset_id: str, price: float, size_shares: float,
@@ -264,27 +265,50 @@ class Executor:
         return ack.canceled
 
     def cancel_many(self, client_order_ids: Sequence[str]) -> list[bool]:
-        """Cancel several orders in one venue request (``DELETE /orders``); True for each
-        order the venue confirmed cancelled. Unknown or finished orders are not sent. A
-        failed request is not retried blindly: each order's state is asked again at the
-        next check, as after a failed single cancel."""
+        """Cancel several orders in as few venue requests as our cancel bucket allows
+        (``DELETE /orders``); True for each order the venue confirmed cancelled.
+
+        Unknown or finished orders, and repeated ids, are not sent. Transient failures are
+        retried (a cancel is idempotent); a request that still fails, or an order the
+        answer does not mention, is asked about again at the next check, as after a failed
+        single cancel. A request our own rate limit cannot fit whole is sent as single
+        cancels instead."""
         orders = self.tracker.orders
-        todo = [c for c in client_order_ids if c in orders and not orders[c].status.terminal]
-        if len(todo) <= 1:
-            return [bool(todo) and c == todo[0] and self.cancel(c) for c in client_order_ids]
-        try:
-            acks = self.caller.call("cancel", self.venue.cancel_many, todo, tokens=len(todo))
-        except VenueError as exc:
-            for c in todo:
-                self._cancel_failed(c, exc)
-            return [False] * len(client_order_ids)
-        done = set()
-        for ack in acks:
-            order = orders.get(ack.client_order_id)
-            if ack.canceled and order is not None:
-                done.add(ack.client_order_id)
-                if not order.status.terminal:
-                    self._set_status(order, OrderStatus.CANCELED, "canceled")
+        todo = list(dict.fromkeys(
+            c for c in client_order_ids if c in orders and not orders[c].status.terminal
+        ))  # fmt: skip
+        done: set[str] = set()
+        size = self._cancel_batch_size
+        for i in range(0, len(todo), size):
+            chunk = todo[i : i + size]
+            if len(chunk) == 1:
+                if self.cancel(chunk[0]):
+                    done.add(chunk[0])
+                continue
+            try:
+                acks = self.caller.call("cancel", self.venue.cancel_many, chunk,
+                                        tokens=len(chunk))  # fmt: skip
+            except RateLimitedLocally:
+                done.update(c for c in chunk if self.cancel(c))
+                continue
+            except VenueError as exc:
+                for c in chunk:
+                    self._cancel_failed(c, exc)
+                continue
+            answered = set()
+            for ack in acks:
+                cid = ack.client_order_id
+                order = orders.get(cid)
+                if order is None or cid not in chunk:
+                    continue
+                answered.add(cid)
+                if ack.canceled:
+                    done.add(cid)
+                    if not order.status.terminal:
+                        self._set_status(order, OrderStatus.CANCELED, "canceled")
+            for c in chunk:
+                if c not in answered:
+                    self._cancel_failed(c, VenueError("no answer for this order", call="cancel"))
         return [c in done for c in client_order_ids]
 
     def _cancel_failed(self, client_order_id: str, exc: VenueError) -> None:
@@ -754,6 +778,7 @@ class Executor:
 
     # =============================================================== internals: placing
     def _place(self, order: TrackedOrder) -> OrderAck:
+        self.caller.stats["place"].calls += 1  # one per order placed, whatever the endpoint
         state = {"ambiguous": False}
         try:
             return self._place_attempt(order, state)  # fast path: no tenacity
@@ -809,27 +834,39 @@ class Executor:
         return self._answered(order, ack)
 
     def _place_batch(self, orders: list[TrackedOrder]) -> list[OrderAck]:
-        """One ``place_many`` request; see ``place_many`` for what happens when it fails."""
+        """One ``place_many`` request; see ``place_many`` for what happens when it fails.
+        Stats count per order, as the single-order path does: a call per order, and a
+        retry per order attempted again."""
         reqs = [o.request for o in orders]
+        stats = self.caller.stats["place"]
         try:
             acks = self.caller.attempt("place", self.venue.place_many, reqs, tokens=len(reqs))
+        except RateLimitedLocally:
+            return [self._place(o) for o in orders]  # a token each, as if sent alone
         except VenueError as exc:
-            self.caller.stats["place"].calls += 1
-            state_of = {"ambiguous": isinstance(exc, VenueTimeout | VenueUnavailable)}
+            stats.calls += len(orders)
+            ambiguous = isinstance(exc, VenueTimeout | VenueUnavailable)
             if not _retry_place(exc) or self.config.retry.max_attempts < 2:
-                return [self._place_failed(o, dict(state_of), exc) for o in orders]
-            self.caller.stats["place"].retries += 1
+                return [self._place_failed(o, {"ambiguous": ambiguous}, exc) for o in orders]
+            stats.retries += len(orders)
             self.clock.sleep(self.caller.backoff_s(1, exc))  # once for the whole batch
-            return [self._place_retries(o, dict(state_of)) for o in orders]
-        self.caller.stats["place"].calls += 1
+            return [self._place_retries(o, {"ambiguous": ambiguous}) for o in orders]
+        stats.calls += len(orders)
         by_cid = {a.client_order_id: a for a in acks}
         out = []
         for o in orders:
             ack = by_cid.get(o.client_order_id)
-            if ack is None:  # the venue did not answer for it: look it up, as after a timeout
-                out.append(self._place_retries(o, {"ambiguous": True}))
-            else:
+            if ack is not None:
                 out.append(self._answered(o, ack))
+                continue
+            # the venue did not answer for it: it may have landed, as after a timeout
+            missing = VenueUnavailable("the batch answer does not mention this order",
+                                       call="place")  # fmt: skip
+            if self.config.retry.max_attempts < 2:
+                out.append(self._place_failed(o, {"ambiguous": True}, missing))
+            else:
+                stats.retries += 1
+                out.append(self._place_retries(o, {"ambiguous": True}))
         return out
 
     def _answered(self, order: TrackedOrder, ack: OrderAck) -> OrderAck:
