@@ -324,3 +324,21 @@ def test_a_one_shot_book_fault_moves_the_book_once_per_batch(root: Path) -> None
     _, _, inj = backtest(root, s, plan(FaultSpec("slippage", at_s=1.0, slippage_ticks=1)))
     assert inj.counts == {"slippage": 1} and len(inj.injections) == 1
     assert s.results[0][0].client_order_id in inj.injections[0].detail  # the first taker only
+
+
+def test_cancellation_updates_are_pushed_only_when_the_answer_is_lost(root: Path) -> None:
+    venue, _, _ = sim_venue(root)
+    venue.place_many([_req("a", 0.40), _req("b", 0.41)], deadline_s=5)
+    venue.cancel_many(["a"], deadline_s=5)
+    assert not venue._pending  # the answer said it all: no second copy on the user channel
+
+    venue, clock, _ = sim_venue(root, plan(FaultSpec("delay", calls=("cancel",), rate=1.0,
+                                                     delay_s=8.0)))  # fmt: skip
+    venue.place_many([_req("a", 0.40), _req("b", 0.41)], deadline_s=5)
+    with pytest.raises(VenueTimeout):
+        venue.cancel_many(["a", "b"], deadline_s=5)
+    updates = [e for _, _, e in venue._pending]
+    assert [(u.order.client_order_id, u.order.status) for u in updates] == [
+        ("a", OrderStatus.CANCELED), ("b", OrderStatus.CANCELED),
+    ]  # fmt: skip
+    assert all(u.ts_recv_ns <= clock.now_ns() for u in updates)  # before the caller gave up
