@@ -219,6 +219,14 @@ def main(argv: list[str] | None = None) -> int:
             f"hftbacktest quoter: {q['requotes']:,} requotes, {q['orders_submitted']:,} orders, "
             f"{q['cancels']:,} cancels, {q['fills']:,} fills, {q['order_errors']} order errors"
         )
+    c = runs["quote_100ms"]["clobsim"]
+    if c["status"] == "ok":
+        con.print(
+            f"clobsim quoter: {c['requotes']:,} requotes, {c['orders']:,} orders, "
+            f"{c['fills']:,} fills, {c['us_per_requote']:.0f} us per requote; the same quotes "
+            f"straight to SimVenue, no executor: {c['no_executor_eps'] / 1e6:.2f} M ev/s "
+            f"({c['no_executor_us_per_requote']:.0f} us per requote, the engine + venue floor)"
+        )
     for name, r in runs.items():
         for who, x in r.items():
             if x["status"] != "ok":
