@@ -35,14 +35,7 @@ from exchange_mock.clob import codes
 from exchange_mock.clob.engine import SimBook
 from exchange_mock.clob.state import (
     OF_FILLED,
-    OF_PRICE,
-    OF_SIZE,
-    OI_CREATED_NS,
-    OI_MARKET,
-    OI_OUTCOME,
-    OI_SIDE,
     OI_STATUS,
-    OI_TYPE,
     grid_for_ticks,
 )
 from exchange_mock.fault_hook import FaultHook
@@ -89,7 +82,6 @@ _CONN = int(EventKind.CONNECTION)
 _STOP_END, _STOP_TIME = codes.STOP_END, codes.STOP_TIME
 _SIDES = {1: Side.BUY, -1: Side.SELL}
 _TAKER, _MAKER = Liquidity.TAKER, Liquidity.MAKER
-_TYPE_OF_CODE = {v: k for k, v in codes.ORDER_TYPE_CODE.items()}
 
 
 class _Cursor:
@@ -630,21 +622,10 @@ class SimVenue:
         return self._answer(effect, acks)
 
     def _state(self, oid: int) -> OrderState:
-        """Order ``oid`` as the venue reports it (read straight from the kernel's tables)."""
-        a = self.clob.a
-        oi, of = a.oi[oid], a.of[oid]
-        return OrderState(
-            client_order_id=self._cid_of_oid[oid],
-            venue_order_id=f"sim-o{oid}",
-            asset_id=self.assets[2 * int(oi[OI_MARKET]) + int(oi[OI_OUTCOME])],
-            side=_SIDES[int(oi[OI_SIDE])],
-            price=float(of[OF_PRICE]),
-            size_shares=float(of[OF_SIZE]),
-            filled_shares=float(of[OF_FILLED]),
-            status=codes.STATUS[int(oi[OI_STATUS])],
-            order_type=_TYPE_OF_CODE[int(oi[OI_TYPE])],
-            created_ns=int(oi[OI_CREATED_NS]),
-        )
+        """Order ``oid`` as the venue reports it."""
+        asset, side, price, size, filled, status, otype, created = self.clob.order_fields(oid)
+        return OrderState(self._cid_of_oid[oid], f"sim-o{oid}", self.assets[asset], side, price,
+                          size, filled, status, otype, created)  # fmt: skip
 
     def get_order(self, client_order_id: str, *, deadline_s: float) -> OrderState | None:
         now, _, response, effect = self._round_trip("get_order", deadline_s)

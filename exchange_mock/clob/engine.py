@@ -47,6 +47,7 @@ from exchange_mock.clob.state import (
 from sim.types import MarketInfo, OrderStatus, OrderType, Side
 
 _TYPE_OF_CODE = {v: k for k, v in codes.ORDER_TYPE_CODE.items()}
+_SIDES = {1: Side.BUY, -1: Side.SELL}
 _INT64_MAX = np.iinfo(np.int64).max
 
 
@@ -272,19 +273,27 @@ class SimBook:
         a = self.a
         if not 0 <= order_id < int(a.ctr[C_N_ORDERS]):
             raise KeyError(f"unknown order id {order_id}")
-        oi, of = a.oi[order_id], a.of[order_id]
+        asset, side, price, size, filled, status, otype, created = self.order_fields(order_id)
         return OrderView(
-            order_id=int(order_id),
-            asset=int(2 * oi[OI_MARKET] + oi[OI_OUTCOME]),
-            side=Side(int(oi[OI_SIDE])),
-            price=float(of[OF_PRICE]),
-            size=float(of[OF_SIZE]),
-            filled=float(of[OF_FILLED]),
-            status=codes.STATUS[int(oi[OI_STATUS])],
-            order_type=_TYPE_OF_CODE[int(oi[OI_TYPE])],
-            queue_ahead=float(of[OF_QUEUE_AHEAD]),
-            created_ns=int(oi[OI_CREATED_NS]),
-            expire_ns=int(oi[OI_EXPIRE_NS]),
+            order_id=int(order_id), asset=asset, side=side, price=price, size=size,
+            filled=filled, status=status, order_type=otype,
+            queue_ahead=float(a.of[order_id, OF_QUEUE_AHEAD]), created_ns=created,
+            expire_ns=int(a.oi[order_id, OI_EXPIRE_NS]),
+        )  # fmt: skip
+
+    def order_fields(self, order_id: int) -> tuple:
+        """(asset, side, price, size, filled, status, order type, created_ns) of an order,
+        read straight from the tables (no bounds check: for ids this book handed out)."""
+        oi, of = self.a.oi[order_id], self.a.of[order_id]
+        return (
+            2 * int(oi[OI_MARKET]) + int(oi[OI_OUTCOME]),
+            _SIDES[int(oi[OI_SIDE])],
+            float(of[OF_PRICE]),
+            float(of[OF_SIZE]),
+            float(of[OF_FILLED]),
+            codes.STATUS[int(oi[OI_STATUS])],
+            _TYPE_OF_CODE[int(oi[OI_TYPE])],
+            int(oi[OI_CREATED_NS]),
         )
 
     @property
