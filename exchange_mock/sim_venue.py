@@ -561,7 +561,7 @@ class SimVenue:
         self._run_exchange(arrival)
         gone: list[int] = []
         ack = self._cancel_one(client_order_id, gone)
-        self._announce(gone, arrival, now, response, deadline_s, effect)
+        self._announce(gone, arrival)
         self._finish("cancel", now, response, deadline_s, effect)
         return self._answer(effect, ack)
 
@@ -572,7 +572,7 @@ class SimVenue:
         self._run_exchange(arrival)
         gone: list[int] = []
         acks = [self._cancel_one(cid, gone) for cid in client_order_ids]
-        self._announce(gone, arrival, now, response, deadline_s, effect)
+        self._announce(gone, arrival)
         self._finish("cancel_many", now, response, deadline_s, effect)
         return self._answer(effect, acks)
 
@@ -587,25 +587,15 @@ class SimVenue:
         gone.append(oid)
         return CancelAck(client_order_id, f"sim-o{oid}", True)
 
-    def _announce(self, oids: list[int], arrival: int, now: int, response: int,
-                  deadline_s: float, effect) -> None:  # fmt: skip
-        """Polymarket's user channel also announces each cancellation, so a caller whose
-        cancel answer was lost still learns the order is gone. The simulation pushes that
-        update only when the answer will not reach the caller as sent (past the deadline,
-        an error after acting, or a fault mapping it): otherwise the update would tell the
-        caller nothing it does not learn at the same instant from the answer (the executor
-        drops it unrecorded), and building and delivering it costs ~7 us per order."""
-        if not oids:
-            return
-        lost = response > now + int(deadline_s * 1e9 + 0.5) or (
-            effect is not None and (effect.error_after is not None or effect.result is not None)
-        )
-        if lost:
-            for oid in oids:
-                self._cancelled(oid, arrival)
+    def _announce(self, oids: list[int], arrival: int) -> None:
+        """Like Polymarket's user channel, each cancellation is also pushed as an order
+        update (so a caller whose cancel answer was lost still learns the order is gone,
+        and a strategy hears ``on_order`` of it)."""
+        for oid in oids:
+            self._cancelled(oid, arrival)
 
     def _cancelled(self, oid: int, at_ns: int) -> None:
-        """Push the user channel's update of a cancelled order (see ``_announce``)."""
+        """Push the user channel's update of a cancelled order."""
         deliver = at_ns + self._ack.sample_ns(self._rng)
         self._push(deliver, OrderUpdate(at_ns, deliver, self._state(oid)))
 

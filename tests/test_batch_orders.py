@@ -326,19 +326,38 @@ def test_a_one_shot_book_fault_moves_the_book_once_per_batch(root: Path) -> None
     assert s.results[0][0].client_order_id in inj.injections[0].detail  # the first taker only
 
 
-def test_cancellation_updates_are_pushed_only_when_the_answer_is_lost(root: Path) -> None:
-    venue, _, _ = sim_venue(root)
-    venue.place_many([_req("a", 0.40), _req("b", 0.41)], deadline_s=5)
-    venue.cancel_many(["a"], deadline_s=5)
-    assert not venue._pending  # the answer said it all: no second copy on the user channel
-
-    venue, clock, _ = sim_venue(root, plan(FaultSpec("delay", calls=("cancel",), rate=1.0,
+def test_each_cancellation_is_also_announced_on_the_user_channel(root: Path) -> None:
+    venue, clock, _ = sim_venue(root, plan(FaultSpec("delay", calls=("cancel",), at_s=0.0,
                                                      delay_s=8.0)))  # fmt: skip
-    venue.place_many([_req("a", 0.40), _req("b", 0.41)], deadline_s=5)
-    with pytest.raises(VenueTimeout):
+    venue.place_many([_req("a", 0.40), _req("b", 0.41), _req("c", 0.42)], deadline_s=5)
+    with pytest.raises(VenueTimeout):  # the answer is lost; the updates still come
         venue.cancel_many(["a", "b"], deadline_s=5)
-    updates = [e for _, _, e in venue._pending]
+    venue.cancel_many(["c"], deadline_s=5)  # answered: announced all the same
+    updates = [e for _, _, e in sorted(venue._pending)]
     assert [(u.order.client_order_id, u.order.status) for u in updates] == [
-        ("a", OrderStatus.CANCELED), ("b", OrderStatus.CANCELED),
+        ("a", OrderStatus.CANCELED), ("b", OrderStatus.CANCELED), ("c", OrderStatus.CANCELED),
     ]  # fmt: skip
-    assert all(u.ts_recv_ns <= clock.now_ns() for u in updates)  # before the caller gave up
+    assert updates[0].ts_recv_ns <= clock.now_ns()
+
+
+def test_strategies_hear_on_order_for_their_cancels_and_for_a_halt(
+    root: Path, tmp_path: Path
+) -> None:
+    """The executor already knows (the cancel's answer), yet the strategy is told."""
+    told: list[tuple[str, OrderStatus]] = []
+
+    class Listener(Script):
+        def on_order(self, ctx, order) -> None:
+            told.append((order.client_order_id, order.status))
+
+    ids: list[str] = []
+
+    def quote(ctx):
+        ids.extend(a.client_order_id for a in ctx.orders.place_many(bids(0.45, 0.44, 0.43)))
+
+    s = Listener((1.0, quote), (2.0, lambda ctx: ctx.orders.cancel_many(ids[:2])),
+                 (3.0, lambda ctx: ctx.orders.trip_kill_switch("drill")))  # fmt: skip
+    kill = ExecutorConfig(kill_switch_path=str(tmp_path / "KILL"))
+    _, bt, _ = backtest(root, s, executor=kill)
+    assert sorted(told) == sorted((c, OrderStatus.CANCELED) for c in ids)
+    assert bt.executor.trading_state == "HALTED"

@@ -134,6 +134,20 @@ def test_balance_is_cached_for_its_ttl_and_moved_by_fills(tmp_path: Path) -> Non
     assert attempts() == 3  # the TTL still bounds how old the venue's number may be
 
 
+def test_a_sell_fill_never_raises_the_cached_balance(tmp_path: Path) -> None:
+    """Its proceeds wait for the venue's next answer: that answer may already hold them,
+    and counting them twice would overstate what may be spent."""
+    ex, venue, _ = setup(tmp_path)
+    a = ex.buy(YES, 0.40, 10.0)
+    ex.on_venue_event(fill_of(venue, a.client_order_id, 10.0, 0.40, "T1", "MAKER"))
+    before = ex._balance
+    s = ex.sell(YES, 0.60, 10.0)
+    assert s.accepted
+    ex.on_venue_event(fill_of(venue, s.client_order_id, 10.0, 0.60, "T2", "MAKER"))
+    assert ex._balance == before  # not 6 USDC richer until the venue says so
+    assert ex.tracker.cash_usdc == pytest.approx(1_000.0 - 4.0 + 6.0)  # our own books are
+
+
 def test_no_refusal_is_decided_on_a_balance_moved_by_fills(tmp_path: Path) -> None:
     """The local adjustment is conservative (a filled resting BUY lowers 'available' although
     the venue had reserved it already): before refusing, the executor asks the venue."""

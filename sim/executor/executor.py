@@ -504,13 +504,12 @@ class Executor:
             return None
         before = order.status, order.venue_order_id
         self.tracker.on_state(event.order, event.ts_recv_ns)
-        if (order.status, order.venue_order_id) == before:
-            return None  # nothing new (a cancel we already know of): no record, no callback
-        self._journal_safe("order_state", event.ts_recv_ns, order.client_order_id,
-                           state_to_dict(event.order))  # fmt: skip
-        self._verify_fok(order)
-        self._changed(order)
-        return order
+        if (order.status, order.venue_order_id) != before:  # a state we already hold is
+            self._journal_safe("order_state", event.ts_recv_ns,  # not journaled again
+                               order.client_order_id, state_to_dict(event.order))  # fmt: skip
+            self._verify_fok(order)
+            self._changed(order)
+        return order  # the strategy hears every update of its orders (on_order)
 
     def on_resolved(self, event: MarketResolved) -> None:
         for asset in event.asset_ids:
@@ -751,22 +750,18 @@ class Executor:
         return "", ""
 
     def _adjust_balance(self, fill) -> None:
-        """A fill moves the cached balance by exactly its cash effect, instead of a venue
-        round trip before the next order (live, a balance read right after a fill can
-        even predate the trade's settlement). Conservative where the venue's number is
-        not ours to know: a BUY lowers total and available alike (a resting order's
-        reservation may already have been counted), a SELL raises only the total. The
-        venue is asked again when the TTL runs out, and before any refusal."""
+        """A fill lowers the cached balance instead of costing a venue round trip before the
+        next order (live, a balance read right after a fill can even predate the trade's
+        settlement). Never upward: a BUY lowers total and available by its cost (counted
+        twice if the venue's last answer already held it, or if a resting order's
+        reservation was already out of 'available': too low, never too high); a SELL's
+        proceeds wait for the venue's next answer. The venue is asked again when the TTL
+        runs out, and before any refusal (``_funds_check``)."""
         b = self._balance
-        if b is None or self._balance_dirty:
+        if b is None or self._balance_dirty or fill.side is not Side.BUY:
             return
-        if fill.side is Side.BUY:
-            cost = fill.price * fill.size_shares
-            b = Balance(b.total_usdc - cost, b.available_usdc - cost, b.as_of_ns)
-        else:
-            proceeds = fill.price * fill.size_shares - fill.fee_usdc
-            b = Balance(b.total_usdc + proceeds, b.available_usdc, b.as_of_ns)
-        self._balance = b
+        cost = fill.price * fill.size_shares
+        self._balance = Balance(b.total_usdc - cost, b.available_usdc - cost, b.as_of_ns)
         self._balance_adjusted = True
 
     def _shares_check(self, req: OrderRequest, open_orders: list[TrackedOrder]) -> tuple[str, str]:
