@@ -8,7 +8,10 @@ meanwhile are delivered on the next turn, in order, never in the past.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sim.clock import SimClock, WallClock
@@ -30,6 +33,22 @@ from sim.strategy import Strategy
 log = logging.getLogger(__name__)
 
 EQUITY_TIMER = "__equity__"
+#: Young-generation GC threshold while the loop runs. The loop allocates a few hundred
+#: short-lived objects per strategy action (events, acks, journal records); at Python's
+#: default of 700 the young generation is collected every couple of actions, which measured
+#: ~11 % of a 5 M-row quoter backtest. Restored when the loop returns.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+@contextlib.contextmanager
+def fewer_gc_passes() -> Iterator[None]:
+    """Raise the young-generation GC threshold for the duration (never lowers it)."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], GC_YOUNG_THRESHOLD), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 @dataclass
@@ -89,6 +108,10 @@ class Engine:
 
     def run_until(self, end_ns: int) -> None:
         """Process events and timers up to ``end_ns``; may be called repeatedly."""
+        with fewer_gc_passes():
+            self._run_until(end_ns)
+
+    def _run_until(self, end_ns: int) -> None:
         clock, feed, strategy, ctx = self.clock, self.feed, self.strategy, self.ctx
         while True:
             nxt = clock.next_timer_ns()

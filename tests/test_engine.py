@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import pytest
@@ -141,3 +142,20 @@ def test_venue_refusals_are_recorded_with_reasons() -> None:
     assert [(r.source, r.reason) for r in ex.refusals] == [("venue", "min_size")]
     bad = ex.buy(YES, 1.5, 10.0)
     assert bad.reason == "invalid_order" and ex.refusals[-1].source == "executor"
+
+
+def test_the_loop_raises_the_gc_threshold_only_while_it_runs() -> None:
+    seen: list[tuple[int, int, int]] = []
+
+    class Probe(Strategy):
+        def on_start(self, ctx):
+            ctx.subscribe([YES])
+
+        def on_book(self, ctx, event):
+            seen.append(gc.get_threshold())
+
+    before = gc.get_threshold()
+    eng, *_ = build(Probe(), [lc(10)])
+    eng.run(end_ns=1_000)
+    assert seen and seen[0][0] >= 10_000 and seen[0][1:] == before[1:]
+    assert gc.get_threshold() == before  # restored, also for the caller's process
