@@ -140,3 +140,16 @@ def test_hftbacktest_quoter_requotes_every_100ms_without_order_errors(stream) ->
     assert out["orders_submitted"] >= 2 * out["requotes"] - 4
     for k in ARRAY_FIELDS:  # the stream itself is untouched by the runs
         assert len(getattr(stream, k)) == N
+
+
+def test_clobsim_quoter_requotes_every_100ms_through_the_executor(stream, tmp_path,
+                                                                  monkeypatch) -> None:  # fmt: skip
+    from benchmarks import clobsim_runs
+
+    monkeypatch.setattr(clobsim_runs, "WORK", tmp_path)  # its datasets, not the repo's
+    out = clobsim_runs.quote_100ms(stream)
+    assert out["events"] == N
+    assert out["requotes"] == pytest.approx(simulated_seconds(stream) * 10, abs=2)
+    assert out["orders"] == 2 * out["requotes"]  # both sides quoted each time (none refused)
+    assert out["fills"] > 0
+    assert out["no_executor_eps"] > 0 and out["us_per_requote"] > 0
