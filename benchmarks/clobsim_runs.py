@@ -34,7 +34,7 @@ import numpy as np
 
 from benchmarks.stream import STREAM_DAY, bench_market
 from exchange_mock import Backtest
-from exchange_mock.replay_stats import N_KINDS, ReplayState
+from exchange_mock.replay_stats import ReplayState
 from sim.backtest_config import LatencyConfig, VenueConfig
 from sim.executor import ExecutorConfig, LimitsConfig
 from sim.marketdata import Dataset, DatasetWriter, EventColumns
@@ -49,27 +49,7 @@ _WARM_ROWS = 20_000
 
 def one_market_state(grid: int = 1_000) -> ReplayState:
     """A ``ReplayState`` for one binary market (assets 0 and 1), built without a Dataset."""
-    n = 2
-    return ReplayState(
-        grid=grid,
-        bid=np.zeros((n, grid + 1)),
-        ask=np.zeros((n, grid + 1)),
-        best_bid=np.full(n, -1, dtype=np.int64),
-        best_ask=np.full(n, grid + 1, dtype=np.int64),
-        last_ts=np.zeros(n, dtype=np.int64),
-        events=np.zeros((n, N_KINDS), dtype=np.int64),
-        spread_ns=np.zeros(n),
-        depth_ns=np.zeros(n),
-        quoted_ns=np.zeros(n),
-        first_ts=np.full(n, -1, dtype=np.int64),
-        group_members=np.full((1, 1), -1, dtype=np.int64),  # not a neg-risk group
-        group_of_asset=np.full(n, -1, dtype=np.int64),
-        group_below=np.zeros(1, dtype=np.bool_),
-        group_start=np.zeros(1, dtype=np.int64),
-        group_episodes=np.zeros(1, dtype=np.int64),
-        group_below_ns=np.zeros(1, dtype=np.int64),
-        group_min_sum=np.full(1, np.inf),
-    )
+    return ReplayState.allocate(grid, 2)
 
 
 class _NoOp(Strategy):

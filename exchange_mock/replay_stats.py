@@ -69,7 +69,21 @@ class ReplayState:
         for g, assets in enumerate(groups.values()):
             members[g, : len(assets)] = assets
             group_of[assets] = g
-        ng = members.shape[0]
+        return cls.allocate(grid, n, members, group_of)
+
+    @classmethod
+    def allocate(
+        cls, grid: int, n_assets: int, group_members: np.ndarray | None = None,
+        group_of_asset: np.ndarray | None = None,
+    ) -> ReplayState:  # fmt: skip
+        """Empty books for ``n_assets`` on a ``grid``-slot ladder; no neg-risk group unless
+        ``group_members`` / ``group_of_asset`` say so (as ``for_dataset`` builds them)."""
+        n = n_assets
+        if group_members is None:
+            group_members = np.full((1, 1), -1, dtype=np.int64)
+        if group_of_asset is None:
+            group_of_asset = np.full(n, -1, dtype=np.int64)
+        ng = group_members.shape[0]
         return cls(
             grid=grid,
             bid=np.zeros((n, grid + 1)),
@@ -82,8 +96,8 @@ class ReplayState:
             depth_ns=np.zeros(n),
             quoted_ns=np.zeros(n),
             first_ts=np.full(n, -1, dtype=np.int64),
-            group_members=members,
-            group_of_asset=group_of,
+            group_members=group_members,
+            group_of_asset=group_of_asset,
             group_below=np.zeros(ng, dtype=np.bool_),
             group_start=np.zeros(ng, dtype=np.int64),
             group_episodes=np.zeros(ng, dtype=np.int64),

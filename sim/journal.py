@@ -51,7 +51,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 from sim.errors import ClobsimError, ConfigError
 
@@ -244,10 +244,25 @@ def _check_kinds(kinds: Iterable[str] | None) -> frozenset[str] | None:
     return frozenset(kinds)
 
 
+class _Closing:
+    """``with journal:`` closes it (both journals)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()  # type: ignore[attr-defined]
+
+
 # -- in memory ------------------------------------------------------------------------------
 
 
-class MemoryJournal:
+class MemoryJournal(_Closing):
     """The journal interface in memory, for backtests: nothing is durable.
 
     ``append`` costs a few hundred nanoseconds: no validation, no copy, no
@@ -332,17 +347,6 @@ class MemoryJournal:
         if self._closed:
             raise JournalError("closed", f"{what} after close")
 
-    def __enter__(self) -> MemoryJournal:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{len(self._ts)} records"
         return f"MemoryJournal({state}{', strict' if self.strict else ''})"
@@ -405,7 +409,7 @@ def _reason_for(exc: sqlite3.Error) -> str:
     return "not_writable"
 
 
-class SqliteJournal:
+class SqliteJournal(_Closing):
     """A durable journal in one SQLite file (WAL mode), for paper and live trading.
 
     Opening creates the parent folder and the schema if the file is new or
@@ -693,17 +697,6 @@ class SqliteJournal:
             self._closed = True
             with contextlib.suppress(Exception):
                 conn.close()
-
-    def __enter__(self) -> SqliteJournal:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"last_seq={self._last_seq}"
