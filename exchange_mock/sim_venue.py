@@ -431,13 +431,10 @@ class SimVenue:
             return [ConnectionState(t_ex, t_rv, bool(ev.side[r] == 1), "recorded feed")]
         asset_id = self.assets[a]
         market = self._markets[a >> 1]
-        if k == _LEVEL:
+        if k == _LEVEL or k == _TRADE:  # same fields, two event types
+            event_type = LevelChange if k == _LEVEL else TradePrint
             side = Side.BUY if ev.side[r] > 0 else Side.SELL
-            return [LevelChange(t_ex, t_rv, asset_id, market.condition_id, side,
-                                float(ev.price[r]), float(ev.size[r]))]  # fmt: skip
-        if k == _TRADE:
-            side = Side.BUY if ev.side[r] > 0 else Side.SELL
-            return [TradePrint(t_ex, t_rv, asset_id, market.condition_id, side,
+            return [event_type(t_ex, t_rv, asset_id, market.condition_id, side,
                                float(ev.price[r]), float(ev.size[r]))]  # fmt: skip
         if k == _TICK:
             return [TickSizeChange(t_ex, t_rv, asset_id, market.condition_id,

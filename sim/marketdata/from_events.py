@@ -292,30 +292,11 @@ def rows_to_events(
             continue
         if k == _SNAPSHOT_LEVEL:
             raise ValueError(f"row {i}: SNAPSHOT_LEVEL without a BOOK_RESET before it")
-        if k == _LEVEL_CHANGE:
-            out.append(
-                LevelChange(
-                    ts_ex[i],
-                    ts_rv[i],
-                    assets[a],
-                    markets_by_index[a],
-                    Side.BUY if side[i] == SIDE_BID else Side.SELL,
-                    price[i],
-                    size[i],
-                )
-            )
-        elif k == _TRADE:
-            out.append(
-                TradePrint(
-                    ts_ex[i],
-                    ts_rv[i],
-                    assets[a],
-                    markets_by_index[a],
-                    Side.BUY if side[i] == SIDE_BID else Side.SELL,
-                    price[i],
-                    size[i],
-                )
-            )
+        if k == _LEVEL_CHANGE or k == _TRADE:  # same fields, two event types
+            event_type = LevelChange if k == _LEVEL_CHANGE else TradePrint
+            side_ = Side.BUY if side[i] == SIDE_BID else Side.SELL
+            out.append(event_type(ts_ex[i], ts_rv[i], assets[a], markets_by_index[a], side_,
+                                  price[i], size[i]))  # fmt: skip
         elif k == _TICK_SIZE:
             out.append(
                 TickSizeChange(
