@@ -361,3 +361,15 @@ def test_strategies_hear_on_order_for_their_cancels_and_for_a_halt(
     _, bt, _ = backtest(root, s, executor=kill)
     assert sorted(told) == sorted((c, OrderStatus.CANCELED) for c in ids)
     assert bt.executor.trading_state == "HALTED"
+
+
+def test_a_malformed_batch_is_a_clear_error_and_sends_nothing(tmp_path: Path) -> None:
+    ex, venue, _ = setup(tmp_path)
+    a = ex.buy(YES, 0.40, 10.0).client_order_id
+    with pytest.raises(TypeError, match=r"cancel_many: client_order_ids must be a list of str"):
+        ex.cancel_many(a)  # one id, not a list: would be read letter by letter
+    with pytest.raises(TypeError, match=r"place_many: orders\[1\] is tuple, expected OrderIntent"):
+        ex.place_many([OrderIntent.buy(YES, 0.40, 1.0), (YES, 0.41, 1.0)])
+    assert venue.place_calls == 1 and venue.cancel_many_calls == 0
+    assert ex.tracker.orders[a].status is OrderStatus.OPEN and len(ex.tracker.orders) == 1
+    assert ex.place_many([]) == [] and ex.cancel_many([]) == []

@@ -199,6 +199,7 @@ class Executor:
         transiently, or that our own rate limit cannot fit whole, is not re-sent as a
         batch: each of its orders goes through the single-order path, which first looks
         the order up by client id when the failure may have hidden a placement."""
+        _check_sequence(orders, OrderIntent, "place_many", "orders")
         acks: list[OrderAck] = []
         size = self._batch_size
         for i in range(0, len(orders), size):
@@ -273,6 +274,7 @@ class Executor:
         answer does not mention, is asked about again at the next check, as after a failed
         single cancel. A request our own rate limit cannot fit whole is sent as single
         cancels instead."""
+        _check_sequence(client_order_ids, str, "cancel_many", "client_order_ids")
         orders = self.tracker.orders
         todo = list(dict.fromkeys(
             c for c in client_order_ids if c in orders and not orders[c].status.terminal
@@ -1140,6 +1142,18 @@ class Executor:
     def _refuse_req(self, now: int, req: OrderRequest, reason: str, message: str) -> OrderAck:
         return self._refuse(now, req.client_order_id, req.asset_id, req.side, req.price,
                             req.size_shares, reason, message)  # fmt: skip
+
+
+def _check_sequence(items: object, item_type: type, call: str, arg: str) -> None:
+    """A strategy's batch must be a list (or tuple) of ``item_type``: anything else is a
+    programming error, said plainly (a str would otherwise be taken letter by letter)."""
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        raise TypeError(f"{call}: {arg} must be a list of {item_type.__name__}, "
+                        f"got {type(items).__name__}")  # fmt: skip
+    for i, item in enumerate(items):
+        if not isinstance(item, item_type):
+            raise TypeError(f"{call}: {arg}[{i}] is {type(item).__name__}, expected "
+                            f"{item_type.__name__}")  # fmt: skip
 
 
 def _retry_place(exc: BaseException) -> bool:
