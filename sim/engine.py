@@ -9,8 +9,10 @@ meanwhile are delivered on the next turn, in order, never in the past.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import logging
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -49,6 +51,32 @@ def fewer_gc_passes() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*old)
+
+
+#: What a strategy callback may raise that the engine contains (anything but an interrupt).
+CONTAINED = (Exception, SystemExit)
+
+
+@dataclass(frozen=True)
+class StrategyError:
+    """A strategy callback raised: trading was halted and the run stopped here."""
+
+    strategy: str
+    callback: str
+    ts_ns: int
+    exception: str  # "ValueError: boom"
+    traceback: str
+
+    @property
+    def line(self) -> str:
+        """One line for a person: which callback, when (simulated UTC), what."""
+        when = dt.datetime.fromtimestamp(self.ts_ns / 1e9, tz=dt.UTC)
+        return (f"strategy {self.strategy} raised in {self.callback} at "
+                f"{when:%Y-%m-%d %H:%M:%S.%f} UTC (simulated): {self.exception}")  # fmt: skip
+
+    def as_dict(self) -> dict:
+        return {"strategy": self.strategy, "callback": self.callback, "ts_ns": self.ts_ns,
+                "exception": self.exception, "traceback": self.traceback}  # fmt: skip
 
 
 @dataclass
@@ -90,6 +118,9 @@ class Engine:
         self._finished = False
         self._silence_ns = round(feed_silence_s * 1e9) if hasattr(feed, "last_update_ns") else 0
         self._silent = False
+        #: set when a strategy callback raised; the run stops and trading is halted
+        self.error: StrategyError | None = None
+        self.view = context.view  # what the strategy is handed: never the engine's context
 
     def run(self, end_ns: int) -> EngineStats:
         """Start, run until ``end_ns`` (or the end of the data), and stop."""
@@ -104,22 +135,32 @@ class Engine:
         self.executor.install_timer()
         if self._sample_equity is not None and self._equity_interval_s > 0:
             self.clock.schedule(EQUITY_TIMER, self.clock.now_ns(), every_s=self._equity_interval_s)
-        self.strategy.on_start(self.ctx)
+        if self._call("on_start") and not self.ctx.subscribed and _listens(self.strategy):
+            # it overrides on_book/on_trade but said nothing: the markets it selected
+            self.ctx.subscribe_all()
+            log.info("%s listens to books but subscribed to nothing in on_start: "
+                     "subscribed to all %d selected assets", self.strategy.display_name,
+                     len(self.ctx.subscribed))  # fmt: skip
 
     def run_until(self, end_ns: int) -> None:
-        """Process events and timers up to ``end_ns``; may be called repeatedly."""
+        """Process events and timers up to ``end_ns``; may be called repeatedly. Returns
+        at once after a strategy error (``self.error``)."""
+        if self.error is not None:
+            return
         with fewer_gc_passes():
             self._run_until(end_ns)
 
     def _run_until(self, end_ns: int) -> None:
-        clock, feed, strategy, ctx = self.clock, self.feed, self.strategy, self.ctx
+        clock, feed = self.clock, self.feed
         while True:
             nxt = clock.next_timer_ns()
             target = end_ns if nxt is None else min(nxt, end_ns)
             target = max(target, clock.now_ns())
             events = feed.advance(target)
             for ev in events:
-                self._deliver(ev)
+                hit = self._deliver(ev)
+                if hit is not None and not self._call(*hit):
+                    return
             if feed.time_ns > clock.now_ns():
                 clock.advance_to(feed.time_ns)
             if self._silence_ns:
@@ -129,19 +170,45 @@ class Engine:
                     self._sample_equity(clock.now_ns())
                 elif timer.callback is not None:
                     timer.callback(timer)  # framework timers (executor checks)
-                else:
-                    self.stats.count("on_timer")
-                    strategy.on_timer(ctx, timer.name)
+                elif not self._call("on_timer", timer.name):
+                    return
             if clock.now_ns() >= end_ns or (feed.exhausted and not events):
                 return
 
     def finish(self) -> EngineStats:
         if not self._finished:
             self._finished = True
-            self.strategy.on_stop(self.ctx)
+            if self.error is None:  # a failed strategy is not called again
+                self._call("on_stop")
             if self._sample_equity is not None:
                 self._sample_equity(self.clock.now_ns())
         return self.stats
+
+    @property
+    def stopped(self) -> bool:
+        """True once a strategy error stopped the run."""
+        return self.error is not None
+
+    def _call(self, name: str, *args: object) -> bool:
+        """Run one strategy callback; False when it raised (the run is then stopped)."""
+        self.stats.count(name)
+        try:
+            getattr(self.strategy, name)(self.view, *args)
+        except CONTAINED as exc:
+            self._contain(name, exc)
+            return False
+        return True
+
+    def _contain(self, name: str, exc: BaseException) -> None:
+        """A strategy raised: halt trading (cancel all, HALTED, journaled, alerted) and
+        stop the run; the error is kept for the result and the report."""
+        self.error = err = StrategyError(
+            self.strategy.display_name, name, self.clock.now_ns(),
+            f"{type(exc).__name__}: {exc}",
+            "".join(traceback.format_exception(exc)),
+        )  # fmt: skip
+        log.error("%s", err.line)
+        self.executor.halt(f"strategy error in {name}: {err.exception}")
 
     def _watch_feed(self) -> None:
         """A feed that stays connected but stops updating the books is as dangerous as a
@@ -151,34 +218,29 @@ class Engine:
             self._silent = silent
             self.executor.on_feed_state(not silent, "no market data" if silent else "")
 
-    def _deliver(self, ev) -> None:
-        """Hand one event to the executor and/or strategy, at its receive time."""
+    def _deliver(self, ev) -> tuple[str, object] | None:
+        """Hand one event to the executor at its receive time; returns the strategy
+        callback it calls for (name, argument), if any."""
         self.stats.events += 1
         ts = getattr(ev, "ts_recv_ns", None)
         if ts is not None and ts > self.clock.now_ns():
             self.clock.advance_to(ts)
-        strategy, ctx = self.strategy, self.ctx
         if isinstance(ev, FillEvent):
             if self.executor.on_venue_event(ev) is not None:
-                self.stats.count("on_fill")
-                strategy.on_fill(ctx, ev.fill)
+                return "on_fill", ev.fill
         elif isinstance(ev, OrderUpdate):
             order = self.executor.on_venue_event(ev)
             if order is not None:
-                self.stats.count("on_order")
-                strategy.on_order(ctx, order.snapshot())
+                return "on_order", order.snapshot()
         elif isinstance(ev, LevelChange | BookSnapshot):
-            if ev.asset_id in ctx.subscribed:
-                self.stats.count("on_book")
-                strategy.on_book(ctx, ev)
+            if ev.asset_id in self.ctx.subscribed:
+                return "on_book", ev
         elif isinstance(ev, TradePrint):
-            if ev.asset_id in ctx.subscribed:
-                self.stats.count("on_trade")
-                strategy.on_trade(ctx, ev)
+            if ev.asset_id in self.ctx.subscribed:
+                return "on_trade", ev
         elif isinstance(ev, MarketResolved):
             self.executor.on_resolved(ev)
-            self.stats.count("on_resolved")
-            strategy.on_resolved(ctx, ev)
+            return "on_resolved", ev
         elif isinstance(ev, ConnectionState):
             self.stats.connection_changes += 1
             self.executor.on_feed_state(ev.connected, ev.reason)
@@ -188,3 +250,10 @@ class Engine:
             self.stats.count("tick_size_change")
         else:
             raise TypeError(f"engine cannot deliver {type(ev).__name__}")
+        return None
+
+
+def _listens(strategy: Strategy) -> bool:
+    """Does the strategy override ``on_book`` or ``on_trade``?"""
+    cls = type(strategy)
+    return cls.on_book is not Strategy.on_book or cls.on_trade is not Strategy.on_trade

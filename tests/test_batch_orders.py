@@ -356,7 +356,7 @@ def test_strategies_hear_on_order_for_their_cancels_and_for_a_halt(
         ids.extend(a.client_order_id for a in ctx.orders.place_many(bids(0.45, 0.44, 0.43)))
 
     s = Listener((1.0, quote), (2.0, lambda ctx: ctx.orders.cancel_many(ids[:2])),
-                 (3.0, lambda ctx: ctx.orders.trip_kill_switch("drill")))  # fmt: skip
+                 (3.0, lambda ctx: ctx.orders.halt("drill")))  # fmt: skip
     kill = ExecutorConfig(kill_switch_path=str(tmp_path / "KILL"))
     _, bt, _ = backtest(root, s, executor=kill)
     assert sorted(told) == sorted((c, OrderStatus.CANCELED) for c in ids)
@@ -368,8 +368,11 @@ def test_a_malformed_batch_is_a_clear_error_and_sends_nothing(tmp_path: Path) ->
     a = ex.buy(YES, 0.40, 10.0).client_order_id
     with pytest.raises(TypeError, match=r"cancel_many: client_order_ids must be a list of str"):
         ex.cancel_many(a)  # one id, not a list: would be read letter by letter
-    with pytest.raises(TypeError, match=r"place_many: orders\[1\] is tuple, expected OrderIntent"):
-        ex.place_many([OrderIntent.buy(YES, 0.40, 1.0), (YES, 0.41, 1.0)])
-    assert venue.place_calls == 1 and venue.cancel_many_calls == 0
-    assert ex.tracker.orders[a].status is OrderStatus.OPEN and len(ex.tracker.orders) == 1
+    # a malformed element is refused on its own; the good one is still sent
+    acks = ex.place_many([OrderIntent.buy(YES, 0.40, 1.0), (YES, 0.41, 1.0)])
+    assert acks[0].accepted and not acks[1].accepted and acks[1].reason == "invalid_order"
+    assert "orders[1]: expected an OrderIntent, got tuple" in acks[1].message
+    assert venue.place_calls == 2 and venue.cancel_many_calls == 0
+    assert ex.tracker.orders[a].status is OrderStatus.OPEN and len(ex.tracker.orders) == 2
+    assert ex.cancel_many([a, 7, None]) == [True, False, False]
     assert ex.place_many([]) == [] and ex.cancel_many([]) == []

@@ -79,10 +79,11 @@ def test_only_subscribed_assets_reach_the_strategy_in_order() -> None:
 
 
 def test_timers_fire_at_their_simulated_times_between_events() -> None:
-    s = Recorder(subscribe=[YES], every_s=25e-9)  # every 25 ns
-    eng, *_ = build(s, [lc(10), lc(60), lc(100)])
-    eng.run(end_ns=100)
-    got = [(k, t) for k, t, _ in s.seen if k in ("book", "timer")]
+    ms = 1_000_000
+    s = Recorder(subscribe=[YES], every_s=0.025)  # every 25 ms
+    eng, *_ = build(s, [lc(10 * ms), lc(60 * ms), lc(100 * ms)])
+    eng.run(end_ns=100 * ms)
+    got = [(k, t // ms) for k, t, _ in s.seen if k in ("book", "timer")]
     assert got == [
         ("book", 10),
         ("timer", 25),

@@ -41,6 +41,7 @@ from sim.executor.codec import (
     state_to_dict,
 )
 from sim.executor.config import ExecutorConfig
+from sim.executor.order_input import clean_order, shown_asset, shown_number
 from sim.executor.pnl import PnlLedger
 from sim.executor.tracker import EPS_SHARES, OrderTracker, TrackedOrder
 from sim.executor.trading_state import KillSwitch, TradingState
@@ -208,8 +209,13 @@ class Executor:
             halt = self.kill_switch.tripped()  # once per request, just before it is built
             admitted: list[tuple[int, TrackedOrder]] = []
             for o in orders[i : i + size]:
-                got = self._admit(now, o.side, o.asset_id, o.price, o.size_shares,
-                                  o.order_type, o.post_only, o.expire_ns, halt)  # fmt: skip
+                if isinstance(o, OrderIntent):
+                    got = self._admit(now, o.side, o.asset_id, o.price, o.size_shares,
+                                      o.order_type, o.post_only, o.expire_ns, halt)  # fmt: skip
+                else:  # refused like any malformed order, never raised
+                    why = f"orders[{len(acks)}]: expected an OrderIntent, got {type(o).__name__}"
+                    got = self._refuse(now, self._new_client_id(), "", Side.BUY, math.nan,
+                                       math.nan, "invalid_order", why)  # fmt: skip
                 if not isinstance(got, OrderAck):
                     admitted.append((len(acks), got))
                 acks.append(got)  # type: ignore[arg-type]  # replaced below once answered
@@ -228,9 +234,11 @@ class Executor:
         """Every check before an order may be sent; a tracked, journaled order when it may,
         else the refusal."""
         cid = self._new_client_id()
-        try:
-            request = OrderRequest(cid, asset_id, side, float(price), float(size_shares),
-                                   order_type, post_only, expire_ns)  # fmt: skip
+        try:  # a strategy's arguments are user input: refused, never raised
+            side_, asset, p, size, otype, post, expire = clean_order(
+                side, asset_id, price, size_shares, order_type, post_only, expire_ns
+            )
+            request = OrderRequest(cid, asset, side_, p, size, otype, post, expire)
         except ValueError as exc:
             return self._refuse(now, cid, asset_id, side, price, size_shares, "invalid_order",
                                 str(exc))  # fmt: skip
@@ -253,6 +261,8 @@ class Executor:
         return order
 
     def cancel(self, client_order_id: str) -> bool:
+        if not isinstance(client_order_id, str):
+            return False  # not an id we ever issued (ids are strings)
         order = self.tracker.orders.get(client_order_id)
         if order is None or order.status.terminal:
             return False
@@ -277,7 +287,8 @@ class Executor:
         _check_sequence(client_order_ids, str, "cancel_many", "client_order_ids")
         orders = self.tracker.orders
         todo = list(dict.fromkeys(
-            c for c in client_order_ids if c in orders and not orders[c].status.terminal
+            c for c in client_order_ids
+            if isinstance(c, str) and c in orders and not orders[c].status.terminal
         ))  # fmt: skip
         done: set[str] = set()
         size = self._cancel_batch_size
@@ -311,7 +322,7 @@ class Executor:
             for c in chunk:
                 if c not in answered:
                     self._cancel_failed(c, VenueError("no answer for this order", call="cancel"))
-        return [c in done for c in client_order_ids]
+        return [isinstance(c, str) and c in done for c in client_order_ids]
 
     def _cancel_failed(self, client_order_id: str, exc: VenueError) -> None:
         # the cancel may have landed: ask the venue for the order's state next check
@@ -341,6 +352,12 @@ class Executor:
         """Halt now: no new orders, cancel everything until the venue confirms."""
         self.kill_switch.trip(reason)
         self._halt(f"kill switch: {reason}")
+
+    def halt(self, reason: str) -> None:
+        """Halt now (no new orders, cancel everything) without writing the kill-switch
+        file: a strategy that failed or asked to stop. Only ``reset_kill_switch`` (an
+        operator) resumes."""
+        self._halt(reason)
 
     def reset_kill_switch(self) -> None:
         """A person resumes trading after a halt."""
@@ -1135,8 +1152,10 @@ class Executor:
         self, now: int, cid: str, asset_id: str, side: Side, price: float, size: float,
         reason: str, message: str,
     ) -> OrderAck:  # fmt: skip
-        self.refusals.append(Refusal(now, cid, asset_id, side, float(price), float(size),
-                                     "executor", reason, message))  # fmt: skip
+        side = side if isinstance(side, Side) else Side.BUY  # malformed: shown as a buy
+        self.refusals.append(Refusal(now, cid, shown_asset(asset_id), side,
+                                     shown_number(price), shown_number(size), "executor",
+                                     reason, message))  # fmt: skip
         return OrderAck(cid, None, False, OrderStatus.REJECTED, reason, message, now)
 
     def _refuse_req(self, now: int, req: OrderRequest, reason: str, message: str) -> OrderAck:
@@ -1145,15 +1164,12 @@ class Executor:
 
 
 def _check_sequence(items: object, item_type: type, call: str, arg: str) -> None:
-    """A strategy's batch must be a list (or tuple) of ``item_type``: anything else is a
-    programming error, said plainly (a str would otherwise be taken letter by letter)."""
+    """A strategy's batch must be a list (or tuple): anything else is a programming error,
+    said plainly (a str would otherwise be taken letter by letter). Malformed elements are
+    refused one by one by the caller, never raised."""
     if isinstance(items, str | bytes) or not isinstance(items, Sequence):
         raise TypeError(f"{call}: {arg} must be a list of {item_type.__name__}, "
                         f"got {type(items).__name__}")  # fmt: skip
-    for i, item in enumerate(items):
-        if not isinstance(item, item_type):
-            raise TypeError(f"{call}: {arg}[{i}] is {type(item).__name__}, expected "
-                            f"{item_type.__name__}")  # fmt: skip
 
 
 def _retry_place(exc: BaseException) -> bool:
