@@ -8,7 +8,14 @@
     out_dir/plots/*.png    equity_drawdown, slippage, call_latency, fills_per_scenario,
                            pnl_by_market
 
-``render_table(report)`` is the checklist as a rich Table for the terminal.
+``render_table(report)`` is the checklist as a rich Table for the terminal; it wraps long
+values instead of cutting them (piped output included; tested down to 30 columns).
+
+``artifacts`` holds the first seed's tables: ``{"baseline": {...}, "scenarios": {name:
+{...}}}``. An optional ``artifacts["all_fills"]`` (the fills frames of every run, all
+seeds) is what the slippage plot pools instead; pass the same frames to
+``slippage_percentiles(taker_slippage(frames))`` for the summary so both show the same
+figures.
 """
 
 from __future__ import annotations
@@ -28,9 +35,20 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.report import plots
+from sim.report.labels import market_label
+from sim.report.plots import slippage_percentiles, taker_slippage
 from sim.report.render import PLOTS, evidence_line, render_html, render_markdown, verdict
 
-__all__ = ["PLOTS", "make_figures", "render_table", "to_jsonable", "write_report"]
+__all__ = [
+    "PLOTS",
+    "make_figures",
+    "market_label",
+    "render_table",
+    "slippage_percentiles",
+    "taker_slippage",
+    "to_jsonable",
+    "write_report",
+]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -87,11 +105,17 @@ def make_figures(report: Mapping[str, Any], artifacts: Mapping[str, Any] | None)
     """All report plots as ``{name: Figure}`` (caller closes them)."""
     base = _section(artifacts, "baseline")
     sections = _all_sections(artifacts)
+    all_fills = (artifacts or {}).get("all_fills")
+    if all_fills is not None:
+        slip_fills, scope = list(all_fills), "all runs pooled"
+    else:
+        slip_fills = [s.get("fills") for s in sections.values()]
+        scope = "baseline + scenarios pooled"
     return {
         "equity_drawdown": plots.plot_equity_drawdown(
             base.get("equity"), base.get("breakers"), base.get("halts")
         ),
-        "slippage": plots.plot_slippage([s.get("fills") for s in sections.values()]),
+        "slippage": plots.plot_slippage(slip_fills, scope),
         "call_latency": plots.plot_call_latency({k: s.get("calls") for k, s in sections.items()}),
         "fills_per_scenario": plots.plot_fills_per_scenario(
             report.get("runs") or [], report.get("seeds") or []
@@ -138,7 +162,14 @@ def write_report(report: dict, artifacts: dict | None, out_dir: Path | str) -> d
 
 
 def render_table(report: Mapping[str, Any]) -> Table:
-    """The checklist for the terminal: check, status (green PASS / red FAIL), evidence."""
+    """The checklist for the terminal: check (and its scenario), status, evidence.
+
+    Nothing is ever cut with "…": check and evidence wrap (at ", " between evidence
+    items, inside a word only when one does not fit the column), and the status column
+    keeps room for PASS / FAIL. The scenario is a dim second line of the check cell
+    when it is not the check's namesake, which leaves the evidence column a readable
+    width on an 80-column console.
+    """
     v = verdict(report)
     colour = "green" if v.upper() == "GO" else "red"
     summ = report.get("summary") or {}
@@ -149,19 +180,18 @@ def render_table(report: Mapping[str, Any]) -> Table:
         title=Text.assemble("Readiness checklist: ", (v, f"bold {colour}")),
         caption=caption,
     )
-    table.add_column("check", no_wrap=True)
-    table.add_column("status", justify="center", no_wrap=True)
-    table.add_column("scenario", style="dim", no_wrap=True)
-    table.add_column("evidence", no_wrap=True, overflow="ellipsis", max_width=90)
+    table.add_column("check", overflow="fold")
+    table.add_column("status", justify="center", no_wrap=True, min_width=6)
+    table.add_column("evidence", overflow="fold")
     for c in report.get("checks") or ():
         if not isinstance(c, Mapping):
             continue
         status = str(c.get("status", "?")).upper()
         style = "bold green" if status == "PASS" else "bold red"
-        table.add_row(
-            Text(str(c.get("name", c.get("title", "?")))),
-            Text(status, style=style),
-            Text(str(c.get("scenario", ""))),
-            Text(evidence_line(c.get("evidence"))),
-        )
+        name = str(c.get("name", c.get("title", "?")))
+        check = Text(name)
+        scenario = c.get("scenario")
+        if scenario not in (None, "") and str(scenario) != name:
+            check.append(f"\nscenario: {scenario}", style="dim")
+        table.add_row(check, Text(status, style=style), Text(evidence_line(c.get("evidence"))))
     return table

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.report.labels import market_label
+
 #: larger series are thinned (min and max kept per bucket) before plotting
 MAX_POINTS = 4000
 #: market labels longer than this are shortened in the P&L-by-market plot
@@ -224,9 +226,18 @@ def _mark_events(ax_eq, ax_dd, breakers: Any, halts: Any) -> None:
 
 # -- 2. slippage histogram ----------------------------------------------------
 
+#: what the slippage numbers mean, on the plot and in the report summary
+SLIPPAGE_AXIS = "excess paid per share vs the price seen [USDC/share] (positive = worse for us)"
+
 
 def taker_slippage(fills: Iterable[Any]) -> np.ndarray:
-    """Per-share slippage of taker fills, pooled over the given fill frames."""
+    """Per-share excess of taker fills, pooled over the given fill frames.
+
+    The excess is the ``slippage_per_share`` column of a fills frame: (fill price -
+    price seen when the order was sent), sign-flipped for sells, so > 0 is worse for us;
+    the same number as ``executor.slippage[i].excess_per_share``. Maker fills and fills
+    without a price seen (NaN) are left out, as the executor does.
+    """
     parts = []
     for f in fills:
         df = as_frame(f)
@@ -239,28 +250,58 @@ def taker_slippage(fills: Iterable[Any]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.array([], dtype=float)
 
 
-def plot_slippage(fills: Any) -> Figure:
-    """Histogram of per-share slippage of taker fills, with p50 and p95 marked.
+def slippage_percentiles(values: Iterable[float]) -> dict[str, float | int | None]:
+    """``{"p50", "p95", "max", "n"}`` of per-fill excess slippage [USDC/share].
 
-    ``fills`` is one fills frame or an iterable of them (baseline + scenarios, pooled).
+    ``values`` are the per-fill excess values pooled over every run summarised (one
+    number per taker fill, > 0 worse for us): e.g. ``taker_slippage(fills_frames)`` or
+    ``[r.excess_per_share for r in executor.slippage]``. Non-finite values are dropped.
+    Percentiles are numpy's default (linear interpolation). With no value, ``n`` is 0
+    and the figures are ``None`` (rendered "—"), not 0: no taker fill is not "no
+    slippage". The slippage plot and the report summary both use this function.
+    """
+    v = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=float)
+    v = v[np.isfinite(v)].ravel()
+    if v.size == 0:
+        return {"p50": None, "p95": None, "max": None, "n": 0}
+    p50, p95 = np.percentile(v, [50, 95])
+    return {"p50": float(p50), "p95": float(p95), "max": float(v.max()), "n": int(v.size)}
+
+
+def plot_slippage(fills: Any, scope: str = "baseline + scenarios pooled") -> Figure:
+    """Histogram of per-share excess of taker fills; p50, p95 and max marked.
+
+    ``fills`` is one fills frame or an iterable of them, pooled. The marked figures are
+    ``slippage_percentiles`` of exactly these values, printed as the report summary
+    prints them (4 decimals). ``scope`` says in the title which runs were pooled.
     """
     frames = [fills] if isinstance(fills, pd.DataFrame) or fills is None else list(fills)
     values = taker_slippage(frames)
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    ax.set_title("Slippage of taker fills (baseline + scenarios pooled)")
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    ax.set_title(f"Slippage of taker fills ({scope})")
     if values.size == 0:
-        _no_data(ax)
+        _no_data(ax, "no data: no taker fill")
         fig.tight_layout()
         return fig
+    stats = slippage_percentiles(values)
     bins = int(min(60, max(10, np.sqrt(values.size))))
-    ax.hist(values, bins=bins, color=_BLUE, alpha=0.75, edgecolor="white")
-    p50, p95 = np.percentile(values, [50, 95])
-    ax.axvline(p50, color=_GREEN, lw=1.5, label=f"p50 = {p50:.4g}")
-    ax.axvline(p95, color=_RED, lw=1.5, ls="--", label=f"p95 = {p95:.4g}")
-    ax.set_xlabel("slippage [USDC per share]")
-    ax.set_ylabel("taker fills")
-    ax.legend(title=f"n = {values.size:,}", fontsize=9)
+    counts, _, _ = ax.hist(values, bins=bins, color=_BLUE, alpha=0.75, edgecolor="white")
+    log_y = counts.max() > 0.9 * values.size and np.count_nonzero(counts) > 1
+    if log_y:  # one spike (usually at 0) would hide the tails on a linear axis
+        ax.set_yscale("log")
+    ax.axvline(0.0, color="black", lw=0.8)
+    marks = (("p50", _GREEN, "-"), ("p95", _RED, "--"), ("max", "black", ":"))
+    for key, colour, ls in marks:
+        ax.axvline(stats[key], color=colour, lw=1.5, ls=ls, label=f"{key} = {stats[key]:.4f}")
+    ax.set_xlabel(SLIPPAGE_AXIS)
+    ax.set_ylabel("taker fills (log scale)" if log_y else "taker fills")
+    ax.legend(title=f"n = {stats['n']:,} fills", fontsize=9)
     ax.grid(alpha=0.3, axis="y")
+    for x, ha, text in (
+        (0.01, "left", "\u2190 better for us"),
+        (0.99, "right", "worse for us \u2192"),
+    ):
+        ax.text(x, 1.01, text, transform=ax.transAxes, ha=ha, va="bottom", fontsize=8, color=_GREY)
     fig.tight_layout()
     return fig
 
@@ -398,7 +439,11 @@ def _num(v: Any) -> float:
 
 
 def plot_pnl_by_market(pnl: Any, top: int = 20) -> Figure:
-    """Baseline P&L per market: the ``top`` markets by |P&L|, green gains / red losses."""
+    """Baseline P&L per market: the ``top`` markets by |P&L|, green gains / red losses.
+
+    ``pnl`` is indexed by market slug; window slugs are labelled by ``market_label``
+    (series and UTC window) instead of their epoch suffix.
+    """
     if isinstance(pnl, pd.DataFrame):
         pnl = pnl.iloc[:, 0] if pnl.shape[1] else pd.Series(dtype=float)
     s = pd.to_numeric(pnl, errors="coerce") if isinstance(pnl, pd.Series) else pd.Series()
@@ -418,7 +463,10 @@ def plot_pnl_by_market(pnl: Any, top: int = 20) -> Figure:
     ys = np.arange(len(s))
     vals = s.to_numpy(dtype=float)
     ax.barh(ys, vals, color=[_GREEN if v >= 0 else _RED for v in vals])
-    ax.set_yticks(ys, [_short(m) for m in s.index], fontsize=8)
+    labels = [market_label(m) for m in s.index]
+    ax.set_yticks(ys, [_short(m) for m in labels], fontsize=8)
+    if any(lab != str(m) for lab, m in zip(labels, s.index, strict=True)):
+        ax.set_ylabel("market (window in UTC)")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("P&L [USDC]")
     ax.grid(alpha=0.3, axis="x")

@@ -23,7 +23,9 @@ PLOTS: tuple[tuple[str, str, str], ...] = (
     (
         "slippage",
         "Slippage of taker fills",
-        "Per-share slippage, baseline and all scenarios pooled; p50 and p95 marked.",
+        "Excess paid per share over the price seen when the order was sent (positive = "
+        "worse for us), taker fills pooled over the runs named in the title; p50, p95 and "
+        "max marked, computed as the summary's slippage figures.",
     ),
     (
         "call_latency",
@@ -68,7 +70,11 @@ _RUN_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 
 def fmt_value(v: Any) -> str:
-    """An evidence value: bools lower-case, floats to 6 significant digits."""
+    """An evidence value: bools lower-case, floats to 6 significant digits.
+
+    Floats from 1e5 up keep their integer digits and up to two decimals (``1000230.5``,
+    not ``1.00023e+06``): amounts in USDC must not lose digits to the rounding.
+    """
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -76,7 +82,11 @@ def fmt_value(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
-        return f"{v:.6g}" if math.isfinite(v) else str(v)
+        if not math.isfinite(v):
+            return str(v)
+        if 1e5 <= abs(v) < 1e15:
+            return f"{v:.2f}".rstrip("0").rstrip(".")
+        return f"{v:.6g}"
     return str(v)
 
 
@@ -191,13 +201,19 @@ def summary_rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Baseline max drawdown", f"{_fmt(g('baseline_max_drawdown_pct'), '2')} %"),
         ("Fees", f"{_fmt(g('fees_usdc'), '2')} USDC"),
         ("Fills", _fmt(g("fills"), "i")),
-        (
-            "Slippage p50 / p95 / max",
-            " / ".join(_fmt(g(k), "4") for k in ("slippage_p50", "slippage_p95", "slippage_max"))
-            + " USDC/share",
-        ),
+        ("Slippage p50 / p95 / max", _slippage_line(s)),
         ("Checks", passed_line(report)),
     ]
+
+
+def _slippage_line(s: Mapping[str, Any]) -> str:
+    """Per-fill excess of taker fills, as the slippage plot marks them."""
+    line = " / ".join(_fmt(s.get(k), "4") for k in ("slippage_p50", "slippage_p95", "slippage_max"))
+    line += " USDC/share over the price seen (positive = worse for us)"
+    n = s.get("slippage_n")
+    if n is not None:
+        line += f"; {_fmt(n, 'i')} taker fills"
+    return line
 
 
 def run_rows(report: Mapping[str, Any]) -> list[list[str]]:
