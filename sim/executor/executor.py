@@ -136,6 +136,8 @@ class Executor:
         #: orders whose state must be asked again (a cancel's answer was lost), with since when
         self._recheck: dict[str, int] = {}
         self._lost_since: dict[str, int] = {}
+        #: payout per share of every asset whose market resolved (a late fill settles)
+        self._resolved: dict[str, float] = {}
         self._books = books
         self._markets = {
             a: m for m in (markets or venue.markets()) for a in (m.yes_token_id, m.no_token_id)
@@ -443,9 +445,13 @@ class Executor:
             fill = fill_from_dict(p)
             if self.tracker.on_fill(fill) is not None:
                 self.pnl.on_fill(fill)
+                if fill.asset_id in self._resolved:  # a late fill, settled as it was live
+                    self.tracker.settle(fill.asset_id, self._resolved[fill.asset_id])
+                    self.pnl.settle(fill.asset_id, self._resolved[fill.asset_id])
         elif kind == "resolved":
             for asset in p.get("assets", ()):
                 payout = 1.0 if asset == p.get("winner") else 0.0
+                self._resolved[asset] = payout
                 self.tracker.settle(asset, payout)
                 self.pnl.settle(asset, payout)
         elif kind == "kill_switch":
@@ -533,16 +539,20 @@ class Executor:
     def on_resolved(self, event: MarketResolved) -> None:
         for asset in event.asset_ids:
             payout = event.payout(asset)
-            self.tracker.settle(asset, payout)
-            result = self.pnl.settle(asset, payout)
-            if result is not None and self.risk is not None:
-                self.risk.on_round_trip(self.clock.now_ns(), result,
-                                        equity_usdc=self.equity_usdc())  # fmt: skip
+            self._resolved[asset] = payout
+            self._settle(asset, payout)
         self._balance_dirty = True
         self._journal_safe("resolved", event.ts_recv_ns, event.market,
                            {"winner": event.winning_asset_id,
                             "assets": list(event.asset_ids)})  # fmt: skip
         self._save_risk()
+
+    def _settle(self, asset: str, payout: float) -> None:
+        self.tracker.settle(asset, payout)
+        result = self.pnl.settle(asset, payout)
+        if result is not None and self.risk is not None:
+            self.risk.on_round_trip(self.clock.now_ns(), result,
+                                    equity_usdc=self.equity_usdc())  # fmt: skip
 
     def on_feed_state(self, connected: bool, reason: str = "") -> None:
         """The market feed went down (or silent) or came back: no new risk while it is out,
@@ -931,6 +941,13 @@ class Executor:
     def _venue_refused(self, order: TrackedOrder, reason: str, message: str) -> OrderAck:
         now = self.clock.now_ns()
         self._set_status(order, OrderStatus.REJECTED, reason)
+        if reason == "not_enough_balance":
+            # our pre-check let through what the venue cannot fund: our cash or positions
+            # disagree with the venue's. Re-read the balance before the next order; say so.
+            self._balance_dirty = True
+            self._alert("critical", "funds_mismatch",
+                        f"venue refused {order.client_order_id} for funds our check approved: "
+                        f"{message}")  # fmt: skip
         r = order.request
         self.refusals.append(Refusal(now, r.client_order_id, r.asset_id, r.side, r.price,
                                      r.size_shares, "venue", reason, message))  # fmt: skip
@@ -958,6 +975,11 @@ class Executor:
             self._save_risk()
         self._measure_slippage(order, fill, now)
         self._verify_fok(order)
+        payout = self._resolved.get(fill.asset_id)
+        if payout is not None:
+            # matched before the market resolved, heard of after (a stalled answer): the
+            # venue already settled these shares, so do we
+            self._settle(fill.asset_id, payout)
         self._changed(order)
         return order
 
