@@ -93,8 +93,7 @@ class _VenueQuoter(_Quoter):
 
     def on_start(self, ctx):
         super().on_start(ctx)
-        self.venue = ctx.orders.venue
-        self.n = 0
+        self.n = 0  # self.venue is set by the bench's run hook (_direct_venue)
 
     def on_timer(self, ctx, name):
         venue = self.venue
@@ -130,6 +129,17 @@ _EXECUTOR = ExecutorConfig(limits=LimitsConfig(0, 0, 0, 0, 0, 0))
 _RISK = RiskConfig(enabled=False)
 
 
+def _direct_venue(strategy: Strategy):
+    """The bench's hook (the run object, not the strategy context) that hands the venue
+    quoter its SimVenue: strategies themselves never reach the venue."""
+
+    def install(bt: Backtest) -> None:
+        bt.executor.on_venue_event = lambda ev: None
+        strategy.venue = bt.venue
+
+    return install
+
+
 def _run(strategy: Strategy, stream: EventColumns, *, executor: bool = True) -> dict:
     venue = VenueConfig(latency=LatencyConfig(order_entry_ms=10.0, ack_ms=10.0))
     kw = {"venue": venue, "executor": _EXECUTOR, "risk": _RISK, "cash_usdc": 1e9}
@@ -138,7 +148,7 @@ def _run(strategy: Strategy, stream: EventColumns, *, executor: bool = True) -> 
     for data, strat in ((warm, type(strategy)()), (_dataset(stream), strategy)):  # JIT first
         bt = Backtest(strategy=strat, data=data, **kw)
         if not executor:  # the venue's own events are not the executor's business here
-            bt.on_start = lambda b: setattr(b.executor, "on_venue_event", lambda ev: None)
+            bt.on_start = _direct_venue(strat)
         runs.append(bt.run())
     res = runs[-1]
     ours = res.refusals[res.refusals.source == "executor"]  # the venue may refuse (post-only)

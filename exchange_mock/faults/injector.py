@@ -61,12 +61,22 @@ _BEFORE = ("server_error", "rate_limit", "balance_failing", "cancel_only")  # re
 
 @dataclass(frozen=True, slots=True)
 class Injection:
-    """One fault that acted: when (venue time), what, on which call (``feed`` for events)."""
+    """One fault that acted: when (venue time), what, on which call (``feed`` for events).
+
+    ``until_ns`` is the end of a window fault's window (``ts_ns`` for a one-shot hit);
+    ``id`` numbers the injections of a run in order, so a report can tie what the
+    executor detected to the injection that caused it."""
 
     ts_ns: int
     kind: str
     call: str
     detail: str = ""
+    until_ns: int = 0
+    id: int = 0
+
+    @property
+    def end_ns(self) -> int:
+        return max(self.until_ns, self.ts_ns)
 
 
 def _ns(seconds: float) -> int:
@@ -195,6 +205,14 @@ class FaultInjector:
         self.local_pause: Callable[[int], tuple[int, int] | None] | None = (
             self._local_pause if has_stale else None
         )
+        has_feed = any(s.kind in ("ws_drop", "ws_silent") for s in plan.specs)
+        #: FaultHook's optional WebSocket-fault timing (None: the venue never asks)
+        self.next_feed_fault_ns: Callable[[int], int | None] | None = (
+            self._next_feed_fault_ns if has_feed else None
+        )
+        self.feed_silent_since: Callable[[int], int | None] | None = (
+            self._feed_silent_since if has_feed else None
+        )
         self._reset(start_ns)
 
     # ------------------------------------------------------------------ lifecycle
@@ -249,13 +267,14 @@ class FaultInjector:
         """Injections per kind."""
         return dict(Counter(i.kind for i in self.injections))
 
-    def _record(self, ts: int, st: _SpecState, call: str, detail: str) -> None:
-        self.injections.append(Injection(ts, st.spec.kind, call, detail))
+    def _record(self, ts: int, st: _SpecState, call: str, detail: str, until: int = 0) -> None:
+        n = len(self.injections) + 1
+        self.injections.append(Injection(ts, st.spec.kind, call, detail, until, n))
 
     def _record_window(self, st: _SpecState, w: list[int], call: str, detail: str) -> None:
         if w[0] not in st.recorded:
             st.recorded.add(w[0])
-            self._record(w[0], st, call, detail)
+            self._record(w[0], st, call, detail, w[1])
 
     # ------------------------------------------------------------------ venue calls
     def on_call(self, call: str, now_ns: int) -> CallEffect | None:
@@ -429,6 +448,28 @@ class FaultInjector:
                 if isinstance(e, _CATCH_UP):
                     st.held.append(e)
         return out
+
+    def _next_feed_fault_ns(self, after_ns: int) -> int | None:
+        """When the next scheduled WebSocket fault window that has not acted yet opens, or
+        the one in effect ends (the venue stops there so the fault acts on time; a time
+        already past means now), or None."""
+        starts = [w[0] for st in self._feed_states for w in st.windows
+                  if w[0] not in st.recorded and w[1] > after_ns]  # fmt: skip
+        # ... and when one in effect ends (a dropped socket reconnects at once)
+        starts += [st.current[1] for st in self._feed_states
+                   if st.current is not None and st.current[1] < _END // 2]  # fmt: skip
+        return min(starts) if starts else None
+
+    def _feed_silent_since(self, now_ns: int) -> int | None:
+        """Start of the dropped or silent WebSocket window in effect at ``now_ns``: no
+        market data has reached the strategy since (what its silence watchdog must see),
+        or None."""
+        since = None
+        for st in self._feed_states:
+            w = st.current
+            if w is not None and w[0] <= now_ns < w[1]:
+                since = w[0] if since is None else min(since, w[0])
+        return since
 
     def _end_outage(self, st: _SpecState, now: int, drop: bool) -> list[VenueEvent]:
         st.current = None

@@ -29,13 +29,15 @@ def _daily(kind: str, hour: float, duration_s: float, **params: object) -> tuple
     )
 
 
-def timeouts(seed: int = 0) -> FaultPlan:
-    """2 % of places and 1 % of cancels answer after 8 s: past the 5 s deadline (the order
-    still lands), plus 1 % of order lookups slowed by 2 s."""
+def timeouts(seed: int = 0, stall_s: float = 8.0) -> FaultPlan:
+    """2 % of places and 1 % of cancels answer after ``stall_s`` (default 8 s: past the
+    executor's default 5 s deadline; the order still lands), plus 1 % of order lookups
+    slowed by a quarter of that. The validation sets ``stall_s`` past the user's own
+    deadlines, so a timeout is exercised at the deadline actually configured."""
     return FaultPlan((
-        FaultSpec("delay", calls=("place",), rate=0.02, delay_s=8.0),
-        FaultSpec("delay", calls=("cancel",), rate=0.01, delay_s=8.0),
-        FaultSpec("delay", calls=("get_order", "open_orders"), rate=0.01, delay_s=2.0),
+        FaultSpec("delay", calls=("place",), rate=0.02, delay_s=stall_s),
+        FaultSpec("delay", calls=("cancel",), rate=0.01, delay_s=stall_s),
+        FaultSpec("delay", calls=("get_order", "open_orders"), rate=0.01, delay_s=stall_s / 4),
     ), seed, "timeouts")  # fmt: skip
 
 
@@ -70,12 +72,13 @@ def partial_fills(seed: int = 0) -> FaultPlan:
                      "partial_fills")  # fmt: skip
 
 
-def slippage_shock(seed: int = 0) -> FaultPlan:
+def slippage_shock(seed: int = 0, shock_ticks: int = 5) -> FaultPlan:
     """10 % of marketable orders find the book 2 ticks worse; a daily 5-minute shock in
-    which every marketable order finds it 5 ticks worse."""
+    which every marketable order finds it ``shock_ticks`` worse (default 5; the validation
+    sizes it past the user's ``max_slippage``)."""
     return FaultPlan((
         FaultSpec("slippage", rate=0.1, slippage_ticks=2),
-        *_daily("slippage", 15.5, 300.0, slippage_ticks=5),
+        *_daily("slippage", 15.5, 300.0, slippage_ticks=shock_ticks),
     ), seed, "slippage_shock")  # fmt: skip
 
 
@@ -128,12 +131,13 @@ PLANS: dict[str, Callable[[int], FaultPlan]] = {
 }  # fmt: skip
 
 
-def plan(name: str, seed: int = 0) -> FaultPlan:
-    """The named plan (one of ``PLANS``), with ``seed``."""
+def plan(name: str, seed: int = 0, **params: object) -> FaultPlan:
+    """The named plan (one of ``PLANS``), with ``seed`` and the plan's own parameters."""
     try:
-        return PLANS[name](seed)
+        make = PLANS[name]
     except KeyError:
         raise KeyError(f"no fault plan {name!r}; one of {sorted(PLANS)}") from None
+    return make(seed, **params)
 
 
 def names() -> list[str]:

@@ -1,17 +1,37 @@
 """Checks: each line of the readiness checklist judged from measured run evidence.
 
-A check PASSes only on evidence: a fault that was never injected, or a
-breaker that never tripped, proves nothing and FAILs with that as its reason.
+A check PASSes only on evidence the injected fault caused, under the user's own
+settings:
+
+- detections are matched to injections: a feed outage the executor saw counts
+  only if it falls in an injected window (a disconnect recorded in the data is
+  not evidence for the heartbeat check); a refusal for a bad balance counts only
+  if it happened while the balance fault acted;
+- counts that cannot be tied to a time (timeouts, retries, partial fills) count
+  only what the scenario run shows beyond its fault-free twin (the baseline run
+  with the same seed);
+- a fault that was never injected, a mechanism that never acted, or a fault too
+  weak to cross the user's setting (a slippage shock below ``max_slippage``)
+  proves nothing and FAILs with that as its reason;
+- where a scenario had to test a stand-in value (a breaker threshold the
+  strategy cannot reach in the data), the evidence says so: ``tested`` holds
+  the stand-in and ``yours`` the user's value.
+
+Every check is shown able to fail by a test that turns its mechanism off
+(``tests/test_validation_mechanisms.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from exchange_mock.validation.runner import RunOutcome
 from exchange_mock.validation.scenarios import BY_NAME
 
 SECRET_WORDS = ("private_key", "secret", "passphrase", "api_key", "mnemonic", "password")
+EPS_SHARES = 1e-6
+NS = 1_000_000_000
 
 TITLES = {
     "credentials_configured": (
@@ -23,24 +43,37 @@ TITLES = {
         "in every run our positions equal the venue's and no order is unknown",
     ),
     "alerting": ("Alerting", "every halt, breaker trip and lost order raised an alert"),
-    "api_timeouts": ("API timeouts", "every call returned within its deadline; 0 doubled orders"),
+    "strategy_errors": (
+        "Strategy errors",
+        "no strategy callback raised in any run (a raise halts trading)",
+    ),
+    "api_timeouts": (
+        "API timeouts",
+        "stalled calls timed out at your deadline; none ran past it; 0 doubled orders",
+    ),
     "retries": ("Retries", "transient failures retried; 0 doubled orders; positions = venue"),
     "network_health": ("Network health", "no order left lost at the end; positions = venue"),
     "balance_checking": (
         "Balance checking",
-        "an unknown or zero balance refused new risk; cash never below 0",
+        "an unknown or zero balance refused new risk while the fault lasted; cash never < 0",
     ),
-    "slippage": ("Slippage", "no fill beyond max_slippage of the price seen; measured"),
+    "slippage": (
+        "Slippage",
+        "a shock past your max_slippage was met; no fill beyond it; measured",
+    ),
     "partial_fills": ("Partial fills", "partials tracked to the end; FOK never partial"),
-    "insufficient_funds": ("Insufficient funds", "refused before sending; cash never below 0"),
+    "insufficient_funds": (
+        "Insufficient funds",
+        "refused before sending (the venue never had to); cash never below 0",
+    ),
     "kill_switch": ("Kill switch", "no order after the switch; every open order cancelled"),
     "websocket_reconnect": (
         "WebSocket reconnect",
-        "disconnect seen; no new risk until reconnected with a fresh book",
+        "the injected disconnect seen; no new risk until reconnected with a fresh book",
     ),
     "websocket_heartbeat": (
         "WebSocket heartbeat / silent feed",
-        "a silent feed detected; no new risk until data flows",
+        "the injected silence detected; no new risk until data flows",
     ),
     "exchange_modes": ("Exchange cancel-only mode", "places refused, cancels work, 0 doubled"),
     "breaker_daily_loss": ("Breaker: daily loss", "trips at its threshold; no new risk after"),
@@ -60,16 +93,38 @@ TITLES = {
 }
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What a check reads: its scenario's runs, every run, and the fault-free twins."""
+
+    runs: list[RunOutcome]
+    all_runs: list[RunOutcome]
+    baseline: dict[int, RunOutcome]  # by seed
+    raw_config: dict
+
+    def twin(self, run: RunOutcome) -> RunOutcome | None:
+        return self.baseline.get(run.seed)
+
+    def caused(self, measure: Callable[[RunOutcome], float]) -> float:
+        """``measure`` over the scenario runs beyond each run's fault-free twin."""
+        total = 0.0
+        for r in self.runs:
+            twin = self.twin(r)
+            base = measure(twin) if twin is not None and twin is not r else 0.0
+            total += max(measure(r) - base, 0.0)
+        return total
+
+
 def _sum(runs: list[RunOutcome], key: str) -> float:
     return sum(r.metrics[key] for r in runs)
 
 
-def _injected(runs: list[RunOutcome], *kinds: str) -> int:
-    return (
-        sum(r.metrics["injected"].get(k, 0) for r in runs for k in kinds)
-        if kinds
-        else sum(sum(r.metrics["injected"].values()) for r in runs)
-    )
+def _calls(r: RunOutcome, field: str) -> float:
+    return sum(c[field] for c in r.metrics["calls"].values())
+
+
+def _injections(runs: list[RunOutcome], *kinds: str) -> list[dict]:
+    return [i for r in runs for i in r.metrics["injections"] if i["kind"] in kinds]
 
 
 def _reasons(runs: list[RunOutcome], *reasons: str) -> int:
@@ -82,7 +137,36 @@ def _result(ok: bool, evidence: dict, why: str = "") -> tuple[bool, dict]:
     return ok, evidence
 
 
-def check_credentials(runs, raw_config) -> tuple[bool, dict]:
+def _matched(r: RunOutcome, windows: list[dict], times: list[int], grace_ns: int) -> set[int]:
+    """Ids of the injections in ``windows`` (of run ``r``) that a time in ``times`` falls
+    in (from its start to its end plus ``grace_ns``)."""
+    hit = set()
+    for t in times:
+        for w in windows:
+            if w["ts_ns"] <= t <= w["end_ns"] + grace_ns:
+                hit.add(w["id"])
+    return hit
+
+
+def _detected(ev: Evidence, kinds: tuple[str, ...], reason_has: str | None,
+              grace_s: float) -> tuple[int, int, list[int]]:  # fmt: skip
+    """(injected windows, windows the executor saw as a feed outage, unmatched outages):
+    an outage counts only inside an injected window (plus ``grace_s``)."""
+    injected = matched = 0
+    unmatched: list[int] = []
+    for r in ev.runs:
+        windows = [i for i in r.metrics["injections"] if i["kind"] in kinds]
+        downs = [t for t, up, why in r.metrics["feed_events"]
+                 if not up and (reason_has is None or reason_has in why)]  # fmt: skip
+        hit = _matched(r, windows, downs, round(grace_s * NS))
+        injected += len(windows)
+        matched += len(hit)
+        unmatched += [t for t in downs if not _matched(r, windows, [t], round(grace_s * NS))]
+    return injected, matched, unmatched
+
+
+# ---------------------------------------------------------------------- the checks
+def check_credentials(ev: Evidence) -> tuple[bool, dict]:
     found: list[str] = []
 
     def walk(d: dict, prefix: str) -> None:
@@ -92,143 +176,224 @@ def check_credentials(runs, raw_config) -> tuple[bool, dict]:
             elif any(w in k.lower() for w in SECRET_WORDS):
                 found.append(prefix + k)
 
-    walk(raw_config, "")
+    walk(ev.raw_config, "")
     return _result(not found, {"secret_keys_in_config": len(found), "keys": ",".join(found)},
                    "secrets must come from the environment")  # fmt: skip
 
 
-def check_positions(runs, _raw) -> tuple[bool, dict]:
+def check_positions(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
     gap = max(r.metrics["position_gap_shares"] for r in runs)
     unknown = _sum(runs, "unknown_at_venue")
-    return _result(gap <= 1e-6 and unknown == 0,
+    return _result(gap <= EPS_SHARES and unknown == 0,
                    {"runs": len(runs), "max_position_gap_shares": gap,
                     "orders_unknown_to_us": unknown})  # fmt: skip
 
 
-def check_alerting(runs, _raw) -> tuple[bool, dict]:
+def check_alerting(ev: Evidence) -> tuple[bool, dict]:
     missing = 0
-    for r in runs:
+    for r in ev.runs:
         a = r.metrics["alerts"]
         missing += (r.metrics["halts"] > 0 and not a.get("kill_switch")) + (
             r.metrics["breaker_trips"] > 0 and not a.get("breaker")
         )
-    total = sum(sum(r.metrics["alerts"].values()) for r in runs)
+    total = sum(sum(r.metrics["alerts"].values()) for r in ev.runs)
     return _result(missing == 0, {"alerts": total, "events_without_alert": missing})
 
 
-def check_timeouts(runs, _raw) -> tuple[bool, dict]:
-    worst = max(c["max_elapsed_s"] - c["deadline_s"] for r in runs
-                for c in r.metrics["calls"].values())  # fmt: skip
-    over = sum(c["over_deadline"] for r in runs for c in r.metrics["calls"].values())
-    timeouts = sum(c["timeouts"] for r in runs for c in r.metrics["calls"].values())
-    inj = _injected(runs, "delay")
-    ok = inj > 0 and over == 0 and worst <= 1e-9 and _sum(runs, "doubled_orders") == 0
-    return _result(ok, {"injected": inj, "timeouts_seen": timeouts, "calls_over_deadline": over,
-                        "worst_margin_s": round(worst, 6),
-                        "doubled_orders": _sum(runs, "doubled_orders")},
-                   "no delay was injected" if inj == 0 else "")  # fmt: skip
+def check_strategy_errors(ev: Evidence) -> tuple[bool, dict]:
+    errors = [(r, r.metrics["strategy_error"]) for r in ev.runs if r.metrics["strategy_error"]]
+    if not errors:
+        return True, {"runs": len(ev.runs), "strategy_errors": 0}
+    r, first = errors[0]
+    return _result(False, {
+        "strategy_errors": len(errors), "first": f"{r.scenario} seed {r.seed}: {first['line']}",
+        "traceback": first["traceback"],
+    }, "the strategy raised: trading was halted and the run stopped")  # fmt: skip
 
 
-def check_retries(runs, _raw) -> tuple[bool, dict]:
-    inj = _injected(runs, "server_error", "rate_limit", "lost_response")
-    retries = sum(c["retries"] for r in runs for c in r.metrics["calls"].values())
+def check_timeouts(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
+    inj = len(_injections(runs, "delay"))
+    caused = int(ev.caused(lambda r: _calls(r, "timeouts")))
+    over = sum(_calls(r, "over_deadline") for r in runs)
+    worst = max((c["max_elapsed_s"] - c["deadline_s"] for r in runs
+                 for c in r.metrics["calls"].values()), default=0.0)  # fmt: skip
+    doubled = _sum(runs, "doubled_orders")
+    stall = runs[0].metrics.get("fault_params", {}).get("timeouts", {}).get("stall_s")
+    place = runs[0].metrics["calls"].get("place", {}).get("deadline_s")
+    ok = inj > 0 and caused > 0 and over == 0 and worst <= 1e-9 and doubled == 0
+    why = ("no delay was injected" if inj == 0 else
+           "no injected stall was detected as a timeout" if caused == 0 else "")  # fmt: skip
+    return _result(ok, {"injected": inj, "stall_s": stall, "place_deadline_s": place,
+                        "timeouts_caused": caused, "calls_over_deadline": over,
+                        "worst_margin_s": round(worst, 6), "doubled_orders": doubled},
+                   why)  # fmt: skip
+
+
+def check_retries(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
+    inj = len(_injections(runs, "server_error", "rate_limit", "lost_response"))
+    retries = int(ev.caused(lambda r: _calls(r, "retries")))
     doubled = _sum(runs, "doubled_orders")
     gap = max(r.metrics["position_gap_shares"] for r in runs)
-    ok = inj > 0 and retries > 0 and doubled == 0 and gap <= 1e-6
-    return _result(ok, {"injected": inj, "retries": retries, "doubled_orders": doubled,
-                        "max_position_gap_shares": gap})  # fmt: skip
+    ok = inj > 0 and retries > 0 and doubled == 0 and gap <= EPS_SHARES
+    return _result(ok, {"injected": inj, "retries_caused": retries, "doubled_orders": doubled,
+                        "max_position_gap_shares": gap},
+                   "no injected failure was retried" if retries == 0 else "")  # fmt: skip
 
 
-def check_network(runs, _raw) -> tuple[bool, dict]:
+def check_network(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
     lost = _sum(runs, "lost_orders")
     gap = max(r.metrics["position_gap_shares"] for r in runs)
-    errors = sum(c["transient_errors"] for r in runs for c in r.metrics["calls"].values())
-    return _result(lost == 0 and gap <= 1e-6,
-                   {"transient_errors": errors, "orders_lost_at_end": lost,
-                    "max_position_gap_shares": gap})  # fmt: skip
+    errors = int(ev.caused(lambda r: _calls(r, "transient_errors")))
+    unknown = _sum(runs, "unknown_at_venue")
+    ok = errors > 0 and lost == 0 and gap <= EPS_SHARES and unknown == 0
+    why = ("no injected failure reached the executor" if errors == 0 else
+           "the venue holds orders we do not know (re-sent under a new id?)" if unknown else
+           "")  # fmt: skip
+    return _result(ok, {"transient_errors_caused": errors, "orders_lost_at_end": lost,
+                        "orders_unknown_to_us": unknown, "max_position_gap_shares": gap},
+                   why)  # fmt: skip
 
 
-def check_balance(runs, _raw) -> tuple[bool, dict]:
-    inj = _injected(runs, "zero_balance", "balance_failing")
-    refused = _reasons(runs, "balance_unknown", "zero_balance")
+def check_balance(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
+    inj = refused = 0
+    for r in runs:
+        windows = [i for i in r.metrics["injections"]
+                   if i["kind"] in ("zero_balance", "balance_failing")]  # fmt: skip
+        inj += len(windows)
+        grace = round((r.metrics["balance_ttl_s"] + 1.0) * NS)
+        times = [t for t, why in r.metrics["refusal_events"]
+                 if why in ("balance_unknown", "zero_balance")]  # fmt: skip
+        refused += sum(1 for t in times if _matched(r, windows, [t], grace))
     min_cash = min(r.metrics["min_cash_usdc"] for r in runs)
     ok = inj > 0 and refused > 0 and min_cash >= -1e-6
-    return _result(ok, {"injected": inj, "refused_new_risk": refused, "min_cash_usdc": min_cash},
-                   "the faulty balance never met an order" if refused == 0 else "")  # fmt: skip
+    return _result(ok, {"injected": inj, "refused_while_faulty": refused,
+                        "min_cash_usdc": min_cash},
+                   "the faulty balance never refused an order" if refused == 0 else "")  # fmt: skip
 
 
-def check_slippage(runs, _raw) -> tuple[bool, dict]:
-    inj = _injected(runs, "slippage")
+def check_slippage(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
+    inj = len(_injections(runs, "slippage"))
     worst = max(r.metrics["slippage_max"] for r in runs)
     bound = runs[0].metrics["max_slippage_bound"]
+    ticks = runs[0].metrics.get("fault_params", {}).get("slippage_shock", {}).get("shock_ticks")
+    shock = round(ticks * max(r.metrics["min_tick"] for r in runs), 6) if ticks else 0.0
     p95 = max(r.metrics["slippage_p95"] for r in runs)
-    return _result(inj > 0 and worst <= bound + 1e-9,
-                   {"injected": inj, "worst_excess_per_share": worst, "p95_excess": p95,
-                    "max_slippage": bound})  # fmt: skip
+    exercised = shock > bound + 1e-12
+    ok = inj > 0 and exercised and worst <= bound + 1e-9
+    why = ("no slippage was injected" if inj == 0 else
+           f"the largest shock ({shock:g}/share) cannot exceed your max_slippage ({bound:g}): "
+           "the bound was never exercised" if not exercised else "")  # fmt: skip
+    return _result(ok, {"injected": inj, "shock_per_share": shock, "max_slippage": bound,
+                        "worst_excess_per_share": worst, "p95_excess": p95}, why)  # fmt: skip
 
 
-def check_partials(runs, _raw) -> tuple[bool, dict]:
-    inj = _injected(runs, "partial_fill")
+def check_partials(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
+    inj = len(_injections(runs, "partial_fill"))
+    partial = int(ev.caused(lambda r: r.metrics["partial_fill_orders"]))
     fok = _sum(runs, "fok_partial_alerts")
     gap = max(r.metrics["position_gap_shares"] for r in runs)
-    return _result(inj > 0 and fok == 0 and gap <= 1e-6,
-                   {"injected": inj, "partially_filled_orders": _sum(runs, "partial_fill_orders"),
-                    "fok_partial": fok, "max_position_gap_shares": gap})  # fmt: skip
+    ok = inj > 0 and partial > 0 and fok == 0 and gap <= EPS_SHARES
+    return _result(ok, {"injected": inj, "partial_orders_caused": partial, "fok_partial": fok,
+                        "max_position_gap_shares": gap},
+                   "no injected partial fill was tracked" if partial == 0 else "")  # fmt: skip
 
 
-def check_funds(runs, _raw) -> tuple[bool, dict]:
+def check_funds(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
     refused = _reasons(runs, "insufficient_funds", "risk_per_trade")
+    at_venue = sum(r.metrics["venue_refusal_reasons"].get("not_enough_balance", 0)
+                   for r in runs)  # fmt: skip
     min_cash = min(r.metrics["min_cash_usdc"] for r in runs)
-    return _result(refused > 0 and min_cash >= -1e-6,
-                   {"refused_before_sending": refused, "min_cash_usdc": min_cash},
-                   "no order ever needed more than the funds" if refused == 0 else "")  # fmt: skip
+    ok = refused > 0 and at_venue == 0 and min_cash >= -1e-6
+    why = "no order ever needed more than the funds" if refused == 0 else ""
+    if at_venue:
+        why = "the venue had to refuse orders the executor let through"
+    return _result(ok, {"refused_before_sending": refused, "refused_by_venue": at_venue,
+                        "min_cash_usdc": min_cash}, why)  # fmt: skip
 
 
-def check_kill_switch(runs, _raw) -> tuple[bool, dict]:
-    halts = _sum(runs, "halts")
+def check_kill_switch(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
+    halts = sum(1 for r in runs if r.metrics["halt_ns"] is not None
+                and r.metrics["drill_ns"] is not None
+                and r.metrics["halt_ns"] >= r.metrics["drill_ns"])  # fmt: skip
     after = _sum(runs, "orders_after_halt")
     still_open = _sum(runs, "open_after_halt")
-    return _result(
-        halts > 0 and after == 0 and still_open == 0,
-        {"halts": halts, "orders_after_halt": after, "open_after_halt": still_open},
-    )
+    return _result(halts > 0 and after == 0 and still_open == 0,
+                   {"halts_after_drill": halts, "orders_after_halt": after,
+                    "open_after_halt": still_open},
+                   "the drill did not halt trading" if halts == 0 else "")  # fmt: skip
 
 
-def check_ws_reconnect(runs, _raw) -> tuple[bool, dict]:
-    inj = _injected(runs, "ws_drop")
-    seen = _sum(runs, "feed_down_intervals")
-    risky = _sum(runs, "risk_orders_while_feed_down")
+def check_ws_reconnect(ev: Evidence) -> tuple[bool, dict]:
+    inj, seen, _ = _detected(ev, ("ws_drop",), None, 5.0)
+    risky = _sum(ev.runs, "risk_orders_while_feed_down")
     return _result(inj > 0 and seen > 0 and risky == 0,
-                   {"injected": inj, "disconnects_seen": seen, "risk_orders_while_down": risky},
-                   "no disconnect reached the executor" if seen == 0 else "")  # fmt: skip
+                   {"injected": inj, "injected_disconnects_seen": seen,
+                    "risk_orders_while_down": risky},
+                   "no injected disconnect reached the executor" if seen == 0 else "")  # fmt: skip
 
 
-def check_ws_silent(runs, _raw) -> tuple[bool, dict]:
-    inj = _injected(runs, "ws_silent", "stale_book")
-    seen = _sum(runs, "feed_down_intervals")
-    risky = _sum(runs, "risk_orders_while_feed_down")
-    return _result(
-        inj > 0 and seen > 0 and risky == 0,
-        {"injected": inj, "silences_detected": seen, "risk_orders_while_silent": risky},
-        "silence not detected: set executor.feed_silence_s" if seen == 0 else "",
-    )
+def check_ws_silent(ev: Evidence) -> tuple[bool, dict]:
+    silence = max(r.metrics["feed_silence_s"] for r in ev.runs)
+    inj, seen, _ = _detected(ev, ("ws_silent",), "no market data", silence + 5.0)
+    risky = _sum(ev.runs, "risk_orders_while_feed_down")
+    why = ("the watchdog is off (executor.feed_silence_s = 0)" if silence == 0 else
+           "no injected silence was detected" if seen == 0 else "")  # fmt: skip
+    return _result(inj > 0 and seen > 0 and risky == 0,
+                   {"injected": inj, "injected_silences_detected": seen,
+                    "feed_silence_s": silence, "risk_orders_while_silent": risky}, why)  # fmt: skip
 
 
-def check_modes(runs, _raw) -> tuple[bool, dict]:
-    inj = _injected(runs, "cancel_only")
-    refused = _reasons(runs, "cancel_only")
+def check_modes(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
+    inj = refused = 0
+    for r in runs:
+        windows = [i for i in r.metrics["injections"] if i["kind"] == "cancel_only"]
+        inj += len(windows)
+        times = [t for t, why in r.metrics["refusal_events"] if why == "cancel_only"]
+        refused += sum(1 for t in times if _matched(r, windows, [t], 0))
     doubled = _sum(runs, "doubled_orders")
+    # a cancel-only answer is final for that order: re-sending it only hammers the venue
+    retried = int(ev.caused(lambda r: r.metrics["calls"].get("place", {}).get("retries", 0)))
+    why = ("no place met the cancel-only window" if refused == 0 else
+           "places refused for cancel-only were re-sent" if retried else "")  # fmt: skip
     return _result(
-        inj > 0 and doubled == 0,
-        {"injected": inj, "places_refused": refused, "doubled_orders": doubled},
-    )
+        inj > 0 and refused > 0 and doubled == 0 and retried == 0,
+        {"injected": inj, "places_refused_in_window": refused, "place_retries_caused": retried,
+         "doubled_orders": doubled}, why,
+    )  # fmt: skip
+
+
+_BREAKER_SETTING = {
+    "daily_loss": "risk.daily_loss_usdc",
+    "consecutive_losses": "risk.max_consecutive_losses",
+    "min_bankroll": "risk.min_bankroll_usdc",
+    "cooldown": "risk.cooldown_after_loss_s",
+    "daily_trade_limit": "risk.daily_trade_limit",
+}
 
 
 def _breaker(name: str) -> Callable:
-    def check(runs, _raw) -> tuple[bool, dict]:
+    def check(ev: Evidence) -> tuple[bool, dict]:
+        runs = ev.runs
+        tested = next((t for t in runs[0].metrics.get("tested", [])
+                       if t["setting"] == _BREAKER_SETTING[name]), None)  # fmt: skip
+        label = {}
+        if tested is not None:
+            label = {"tested": tested["tested"], "yours": tested["yours"],
+                     "tested_at": "a stand-in value" if tested["stand_in"]
+                     else "your setting"}  # fmt: skip
         trips = [t for r in runs for t in r.metrics["trips"] if t["breaker"] == name]
         if not trips:
-            return _result(False, {"trips": 0}, "the scenario never tripped it")
+            return _result(False, {"trips": 0, **label}, "the scenario never tripped it")
         first = trips[0]
         after = sum(t["risk_orders_after"] for t in trips)
         if name == "min_bankroll":  # trips when equity falls to the minimum
@@ -237,21 +402,20 @@ def _breaker(name: str) -> Callable:
             at_threshold = all(t["value"] >= t["threshold"] - 1e-9 for t in trips if t["threshold"])
         return _result(
             after == 0 and at_threshold,
-            {
-                "trips": len(trips),
-                "first_value": first["value"],
-                "threshold": first["threshold"],
-                "risk_orders_after_trip": after,
-            },
-        )
+            {"trips": len(trips), "first_value": first["value"], "threshold": first["threshold"],
+             "risk_orders_after_trip": after, **label},
+            "it tripped away from its threshold" if not at_threshold else
+            "risk orders were sent after it tripped",
+        )  # fmt: skip
 
     return check
 
 
-CHECKS: dict[str, Callable] = {
+CHECKS: dict[str, Callable[[Evidence], tuple[bool, dict]]] = {
     "credentials_configured": check_credentials,
     "positions_reconcile": check_positions,
     "alerting": check_alerting,
+    "strategy_errors": check_strategy_errors,
     "api_timeouts": check_timeouts,
     "retries": check_retries,
     "network_health": check_network,
@@ -271,16 +435,24 @@ CHECKS: dict[str, Callable] = {
 }
 
 #: checks judged over every run, not only their scenario's
-GLOBAL = ("positions_reconcile", "alerting")
+GLOBAL = ("positions_reconcile", "alerting", "strategy_errors")
 
 
 def evaluate(outcomes: list[RunOutcome], raw_config: dict) -> list[dict]:
+    """Every scenario's checks. A scenario with a run that failed (not the strategy:
+    the run itself) fails its checks with the failure as evidence."""
+    done = [o for o in outcomes if o.failure is None]
+    baseline = {o.seed: o for o in done if o.scenario == "baseline"}
     out = []
     for scenario in dict.fromkeys(o.scenario for o in outcomes):
         sc = BY_NAME[scenario]
+        failed = [o.failure for o in outcomes if o.scenario == scenario and o.failure]
         for name in sc.checks:
-            runs = outcomes if name in GLOBAL else [o for o in outcomes if o.scenario == scenario]
-            ok, evidence = CHECKS[name](runs, raw_config)
+            runs = done if name in GLOBAL else [o for o in done if o.scenario == scenario]
+            if failed or not runs:
+                ok, evidence = False, {"run_failed": failed[0]["line"] if failed else "no run"}
+            else:
+                ok, evidence = CHECKS[name](Evidence(runs, done, baseline, raw_config))
             title, requirement = TITLES[name]
             out.append({"name": name, "title": title, "status": "PASS" if ok else "FAIL",
                         "scenario": scenario, "injects": sc.injects, "requirement": requirement,

@@ -13,7 +13,8 @@ import logging
 import os
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,10 +26,13 @@ from exchange_mock.faults import FaultInjector
 from exchange_mock.validation.scenarios import BY_NAME, Scenario
 from sim.backtest_config import BacktestConfig
 from sim.executor import LimitsConfig
-from sim.strategy_loader import load_strategy
+from sim.report.labels import market_label
+from sim.strategy_loader import accepted_params, load_strategy
 from sim.types import OrderStatus, Side
 
 NS = 1_000_000_000
+#: executor refusals whose times the checks match to injections
+TIMED_REASONS = frozenset({"balance_unknown", "zero_balance", "cancel_only"})
 
 
 @dataclass
@@ -37,32 +41,46 @@ class RunOutcome:
     seed: int
     metrics: dict
     artifacts: dict = field(default_factory=dict)
+    #: set when the run itself failed (scenario, seed, line, traceback): no metrics
+    failure: dict | None = None
 
 
-def _config_for(base: BacktestConfig, sc: Scenario, seed: int) -> BacktestConfig:
+def _config_for(base: BacktestConfig, sc: Scenario, seed: int) -> tuple[BacktestConfig, list]:
+    """The scenario's config and what it tested in place of the user's own settings."""
     cfg = dataclasses.replace(base, seed=seed)
-    if sc.risk:
-        cfg = dataclasses.replace(cfg, risk=dataclasses.replace(cfg.risk, **sc.risk))
+    tested = []
+    risk = dict(sc.risk)
+    for st in sc.stand_ins:
+        value, yours = st.choose(base)
+        risk[st.key] = value
+        tested.append({"setting": f"risk.{st.key}", "yours": getattr(base.risk, st.key),
+                       "tested": value, "stand_in": not yours})  # fmt: skip
+    if risk:
+        cfg = dataclasses.replace(cfg, risk=dataclasses.replace(cfg.risk, **risk))
     if sc.limits:
         limits = dataclasses.replace(cfg.executor.limits, **sc.limits)
         cfg = dataclasses.replace(cfg, executor=dataclasses.replace(cfg.executor, limits=limits))
     if sc.cash_usdc is not None:
         cfg = dataclasses.replace(cfg, cash_usdc=sc.cash_usdc)
-    return cfg
+    return cfg, tested
 
 
 def run_one(base: BacktestConfig, base_dir: str, scenario: str, seed: int) -> RunOutcome:
-    """One backtest of ``scenario`` with ``seed``; returns numbers and tables for the checks."""
+    """One backtest of ``scenario`` with ``seed``; returns numbers and tables for the checks.
+
+    A strategy that raises does not raise here: its run stops (trading halted) and the
+    metrics carry ``strategy_error``. Anything else raising is the run failing, reported
+    by ``run_matrix``."""
     sc = BY_NAME[scenario]
-    cfg = _config_for(base, sc, seed)
+    cfg, tested = _config_for(base, sc, seed)
     if sc.strategy_params:
-        accepted = _accepted_params(cfg, base_dir)
+        accepted = accepted_params(cfg.strategy, Path(base_dir))
         extra = {k: v for k, v in sc.strategy_params.items() if k in accepted}
         params = {**cfg.strategy.params, **extra}
         cfg = dataclasses.replace(cfg, strategy=dataclasses.replace(cfg.strategy, params=params))
     strategy = load_strategy(cfg.strategy, Path(base_dir))
     logging.getLogger("clobsim.alerts").disabled = True  # alerts go to the report instead
-    plan = sc.plan(seed)
+    plan = sc.plan(seed, base)
     injector = FaultInjector(plan) if plan is not None else None
     with tempfile.TemporaryDirectory(prefix="clobsim-validate-") as tmp:
         # each run its own kill-switch file: a drill must never halt the next run (or you)
@@ -71,33 +89,32 @@ def run_one(base: BacktestConfig, base_dir: str, scenario: str, seed: int) -> Ru
             cfg, executor=dataclasses.replace(cfg.executor, kill_switch_path=kill)
         )
         bt = Backtest.from_config(cfg, strategy, fault_hook=injector)
+        drill: list[int] = []
         if sc.kill_switch_at_s is not None:
-            bt.on_start = _kill_switch_action(sc.kill_switch_at_s)
+            bt.on_start = _kill_switch_action(sc.kill_switch_at_s, drill)
         t0 = time.perf_counter()
         res = bt.run()
         wall = time.perf_counter() - t0
     arts = _artifacts(res)
-    names = {m.condition_id: m.slug or m.condition_id for m in bt.venue.markets()}
+    labels = {m.condition_id: market_label(m.slug, m.start_ns, m.end_ns) if m.slug
+              else m.condition_id for m in bt.venue.markets()}  # fmt: skip
     pnl = bt.executor.pnl.pnl_by_market(bt.executor._mark)
-    arts["pnl_by_market"] = pd.Series({names.get(k, k): v for k, v in pnl.items()}, dtype=float)
-    return RunOutcome(scenario, seed, _metrics(bt, res, cfg, injector, wall), arts)
+    arts["pnl_by_market"] = pd.Series({labels.get(k, k): v for k, v in pnl.items()}, dtype=float)
+    metrics = _metrics(bt, res, cfg, injector, wall)
+    metrics["tested"] = tested
+    metrics["drill_ns"] = drill[0] if drill else None
+    if sc.fault_params is not None:
+        metrics["fault_params"] = sc.fault_params(base)
+    return RunOutcome(scenario, seed, metrics, arts)
 
 
-def _accepted_params(cfg: BacktestConfig, base_dir: str) -> set[str]:
-    import inspect
-
-    probe = load_strategy(dataclasses.replace(cfg.strategy, params={}), Path(base_dir))
-    return set(inspect.signature(type(probe)).parameters)
-
-
-def _kill_switch_action(at_s: float):
+def _kill_switch_action(at_s: float, drill: list[int]):
     def install(bt: Backtest) -> None:
         ex, clock = bt.executor, bt.venue.clock
-        clock.schedule(
-            "__kill_switch_drill__",
-            clock.now_ns() + round(at_s * NS),
-            lambda timer: ex.trip_kill_switch("validation drill"),
-        )
+        at = clock.now_ns() + round(at_s * NS)
+        drill.append(at)
+        clock.schedule("__kill_switch_drill__", at,
+                       lambda timer: ex.trip_kill_switch("validation drill"))  # fmt: skip
 
     return install
 
@@ -152,8 +169,26 @@ def _metrics(bt: Backtest, res, cfg: BacktestConfig, injector, wall: float) -> d
         for k, st in ex.caller.stats.items()
     }  # fmt: skip
     refusals = res.refusals.reason.value_counts().to_dict() if len(res.refusals) else {}
+    mine = res.refusals[res.refusals.source == "executor"] if len(res.refusals) else None
+    venue_refusals = (res.refusals[res.refusals.source == "venue"].reason.value_counts().to_dict()
+                      if len(res.refusals) else {})  # fmt: skip
     alerts = res.alerts.kind.value_counts().to_dict() if len(res.alerts) else {}
+    timed = [(r.ts_ns, r.reason) for r in ex.refusals if r.reason in TIMED_REASONS]
+    err = res.error
     return {
+        "strategy_error": err.as_dict() | {"line": err.line} if err is not None else None,
+        "volume_usdc": float(s["Volume [USDC]"]),
+        "executor_refusals": len(mine) if mine is not None else 0,
+        "venue_refusal_reasons": venue_refusals,
+        "refusal_events": timed,
+        "injections": [
+            {"id": i.id, "kind": i.kind, "call": i.call, "ts_ns": i.ts_ns, "end_ns": i.end_ns}
+            for i in (injector.injections if injector is not None else [])
+        ],
+        "feed_events": [(int(t), bool(c), r) for t, c, r in ex.feed_events],
+        "feed_silence_s": cfg.executor.feed_silence_s,
+        "balance_ttl_s": cfg.executor.balance_ttl_s,
+        "min_tick": min((m.tick_size for m in venue.markets()), default=0.01),
         "events": int(s["Events"]),
         "wall_s": wall,
         "orders": int(s["Orders"]),
@@ -221,18 +256,43 @@ def _artifacts(res) -> dict:
     }
 
 
+def _guarded(base: BacktestConfig, base_dir: str, scenario: str, seed: int) -> RunOutcome:
+    """``run_one``, with a run that fails (not the strategy: clobsim, the data, the
+    machine) turned into an outcome that says so, so the report is still written."""
+    try:
+        return run_one(base, base_dir, scenario, seed)
+    except Exception as exc:  # reported as a failed run, with its traceback
+        import traceback
+
+        return RunOutcome(scenario, seed, {}, failure={
+            "scenario": scenario, "seed": seed, "line": f"{type(exc).__name__}: {exc}",
+            "traceback": "".join(traceback.format_exception(exc)),
+        })  # fmt: skip
+
+
 def run_matrix(
     base: BacktestConfig, base_dir: str, scenarios: list[str], seeds: list[int],
-    workers: int = 0,
+    workers: int = 0, on_done: Callable[[RunOutcome], None] | None = None,
 ) -> list[RunOutcome]:  # fmt: skip
+    """Every scenario x seed; ``workers`` 0 = one process per core (at most one per run),
+    1 = serial in this process. ``on_done`` is called as each run finishes."""
+    if workers < 0:
+        raise ValueError(f"workers must be >= 0 (0 = one per core), got {workers}")
     jobs = [(s, seed) for s in scenarios for seed in seeds]
     workers = workers or min(len(jobs), os.cpu_count() or 1)
+    outcomes = []
     if workers <= 1:
-        outcomes = [run_one(base, base_dir, s, seed) for s, seed in jobs]
+        for s, seed in jobs:
+            outcomes.append(_guarded(base, base_dir, s, seed))
+            if on_done is not None:
+                on_done(outcomes[-1])
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run_one, base, base_dir, s, seed) for s, seed in jobs]
-            outcomes = [f.result() for f in futures]
+            futures = [pool.submit(_guarded, base, base_dir, s, seed) for s, seed in jobs]
+            for f in as_completed(futures):
+                outcomes.append(f.result())
+                if on_done is not None:
+                    on_done(outcomes[-1])
     return sorted(outcomes, key=lambda o: (scenarios.index(o.scenario), o.seed))
 
 

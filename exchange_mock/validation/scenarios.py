@@ -6,9 +6,60 @@ operator action) and which checks judge it. Checks live in ``checks.py``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from exchange_mock.faults import FaultPlan, library
+from sim.backtest_config import BacktestConfig
+from sim.executor.config import CALL_KINDS
+
+#: the shock never needs more ticks than this (it hides at most this many levels)
+MAX_SHOCK_TICKS = 50
+
+
+def stall_s(cfg: BacktestConfig) -> float:
+    """How long the timeout scenario stalls a call: past the user's longest deadline."""
+    longest = max(cfg.executor.deadline(k) for k in CALL_KINDS)
+    return longest + max(3.0, 0.5 * longest)
+
+
+def shock_ticks(cfg: BacktestConfig, tick: float = 0.01) -> int:
+    """The slippage scenario's daily shock, in ticks: past the user's ``max_slippage``
+    (at a 0.01 tick) where that is possible, at least 5, at most ``MAX_SHOCK_TICKS``."""
+    return min(max(5, math.floor(cfg.executor.max_slippage / tick) + 2), MAX_SHOCK_TICKS)
+
+
+def _timeout_params(cfg: BacktestConfig) -> dict:
+    return {"timeouts": {"stall_s": stall_s(cfg)}}
+
+
+def _shock_params(cfg: BacktestConfig) -> dict:
+    return {"slippage_shock": {"shock_ticks": shock_ticks(cfg)}}
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """A setting a scenario may have to tighten for its mechanism to act at all.
+
+    ``value(cfg)`` is the stand-in; ``tighter`` says which way is tighter ("lower" or
+    "higher"). The run uses the user's own value when it is already at least as tight
+    (then the check judged "your setting"), else the stand-in, and says so."""
+
+    key: str
+    value: Callable[[BacktestConfig], float]
+    tighter: str = "lower"
+    #: the user's value that means "off" (a cooldown of 0): always replaced
+    off: float | None = None
+
+    def choose(self, cfg: BacktestConfig) -> tuple[float, bool]:
+        """(the value to test, True if it is the user's own)."""
+        yours = getattr(cfg.risk, self.key)
+        if self.off is not None and yours == self.off:
+            return self.value(cfg), False
+        stand_in = self.value(cfg)
+        ok = yours <= stand_in if self.tighter == "lower" else yours >= stand_in
+        return (yours, True) if ok else (stand_in, False)
 
 
 @dataclass(frozen=True)
@@ -17,10 +68,15 @@ class Scenario:
     injects: str
     #: fault plans by library name, combined
     faults: tuple[str, ...] = ()
-    #: overrides of the risk config for this scenario (tightened so breakers can trip)
-    risk: dict = field(default_factory=dict)
+    #: the plans' parameters derived from the config under test (deadlines, slippage cap)
+    fault_params: Callable[[BacktestConfig], dict] | None = None
+    #: risk settings a breaker scenario tightens when the user's own cannot be reached
+    stand_ins: tuple[StandIn, ...] = ()
     #: overrides of the executor limits
     limits: dict = field(default_factory=dict)
+    #: overrides of the risk config that are part of the scenario itself (not stand-ins
+    #: for a threshold under test)
+    risk: dict = field(default_factory=dict)
     #: starting cash override (insufficient funds)
     cash_usdc: float | None = None
     #: strategy parameters for this scenario (e.g. sizing that asks for more than the funds);
@@ -31,12 +87,14 @@ class Scenario:
     #: check names judged on this scenario's runs
     checks: tuple[str, ...] = ()
 
-    def plan(self, seed: int) -> FaultPlan | None:
+    def plan(self, seed: int, cfg: BacktestConfig) -> FaultPlan | None:
         if not self.faults:
             return None
-        plan = library.plan(self.faults[0], seed)
-        for name in self.faults[1:]:
-            plan = plan + library.plan(name, seed)
+        params = self.fault_params(cfg) if self.fault_params is not None else {}
+        plans = [library.plan(name, seed, **params.get(name, {})) for name in self.faults]
+        plan = plans[0]
+        for more in plans[1:]:
+            plan = plan + more
         return plan
 
 
@@ -44,12 +102,13 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "baseline",
         "nothing: the fault-free run",
-        checks=("credentials_configured", "positions_reconcile", "alerting"),
+        checks=("credentials_configured", "positions_reconcile", "alerting", "strategy_errors"),
     ),
     Scenario(
         "api_timeouts",
-        "calls answered after 8 s against 5 s deadlines",
+        "calls stalled past your longest deadline (the order still lands)",
         faults=("timeouts",),
+        fault_params=_timeout_params,
         checks=("api_timeouts",),
     ),
     Scenario(
@@ -66,8 +125,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "slippage",
-        "the book 2 ticks worse when marketable orders arrive",
+        "the book 2 ticks worse when marketable orders arrive; a daily shock past your "
+        "max_slippage",
         faults=("slippage_shock",),
+        fault_params=_shock_params,
         checks=("slippage",),
     ),
     Scenario(
@@ -115,32 +176,32 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "breaker_daily_loss",
-        "daily loss limit lowered to 20 USDC",
-        risk={"daily_loss_usdc": 20.0},
+        "your daily loss limit, or a 2 % stand-in when the strategy cannot reach yours",
+        stand_ins=(StandIn("daily_loss_usdc", lambda c: 0.02 * c.cash_usdc),),
         checks=("breaker_daily_loss",),
     ),
     Scenario(
         "breaker_consecutive_losses",
-        "consecutive-loss limit lowered to 3",
-        risk={"max_consecutive_losses": 3},
+        "your consecutive-loss limit, or a stand-in of 3",
+        stand_ins=(StandIn("max_consecutive_losses", lambda c: 3),),
         checks=("breaker_consecutive_losses",),
     ),
     Scenario(
         "breaker_min_bankroll",
-        "minimum bankroll raised to 995 USDC",
-        risk={"min_bankroll_usdc": 995.0},
+        "your minimum bankroll, or a stand-in 0.5 % below the starting cash",
+        stand_ins=(StandIn("min_bankroll_usdc", lambda c: 0.995 * c.cash_usdc, "higher"),),
         checks=("breaker_min_bankroll",),
     ),
     Scenario(
         "breaker_cooldown",
-        "a 30-minute cooldown after each loss",
-        risk={"cooldown_after_loss_s": 1800.0},
+        "your cooldown after a loss, or a 30-minute stand-in when yours is off",
+        stand_ins=(StandIn("cooldown_after_loss_s", lambda c: 1800.0, "higher", off=0.0),),
         checks=("breaker_cooldown",),
     ),
     Scenario(
         "breaker_daily_trades",
-        "daily trade limit lowered to 10",
-        risk={"daily_trade_limit": 10},
+        "your daily trade limit, or a stand-in of 10",
+        stand_ins=(StandIn("daily_trade_limit", lambda c: 10),),
         checks=("breaker_daily_trades",),
     ),
 )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from exchange_mock.validation.acceptance import AcceptanceConfig, judge_performance
+from exchange_mock.validation.audit import AuditBounds, audit_settings
 from exchange_mock.validation.checks import evaluate
 from exchange_mock.validation.runner import RunOutcome, day_range, run_matrix
 from exchange_mock.validation.scenarios import BY_NAME, SCENARIOS
@@ -19,6 +22,7 @@ from sim.backtest_config import BacktestConfig
 from sim.config_loader import from_mapping, load_toml
 from sim.errors import ConfigError
 from sim.marketdata import Dataset
+from sim.report import slippage_percentiles, taker_slippage
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,10 @@ class ValidationConfig:
     scenarios: tuple[str, ...] = ()
     #: parallel processes; 0 = one per core
     workers: int = 0
+    #: the performance verdict's criteria, judged on the fault-free runs
+    acceptance: AcceptanceConfig = field(default_factory=AcceptanceConfig)
+    #: the bounds the settings audit holds each safety setting to
+    bounds: AuditBounds = field(default_factory=AuditBounds)
 
     def __post_init__(self) -> None:
         if not 1 <= self.days <= 366:
@@ -61,9 +69,14 @@ def load(path: str | Path) -> tuple[BacktestConfig, ValidationConfig, Path, dict
 
 def validate(
     config_path: str | Path, out_dir: str | Path, *, workers: int | None = None,
-    progress=None,
+    progress: bool = False,
 ) -> dict:  # fmt: skip
-    """Run everything and write report.md/html/json to ``out_dir``; returns the report."""
+    """Run everything and write report.md/html/json to ``out_dir``; returns the report.
+
+    The verdict is GO only when both halves pass: *safety* (every check, and every line
+    of the settings audit) and *performance* (the acceptance criteria on the fault-free
+    runs). A strategy that raised, or a run that failed, makes it NO-GO and is listed in
+    ``report["run_failures"]``; the report is written all the same."""
     from sim.report import write_report
 
     t0 = time.perf_counter()
@@ -74,11 +87,15 @@ def validate(
     if "baseline" in scenarios:
         scenarios.remove("baseline")
     scenarios.insert(0, "baseline")
-    outcomes = run_matrix(cfg, str(base_dir), scenarios, list(vcfg.seeds),
-                          workers if workers is not None else vcfg.workers)  # fmt: skip
+    n_workers = workers if workers is not None else vcfg.workers
+    seeds = list(vcfg.seeds)
+    with _progress(progress, len(scenarios) * len(seeds)) as on_done:
+        outcomes = run_matrix(cfg, str(base_dir), scenarios, seeds, n_workers, on_done)
     checks = evaluate(outcomes, raw)
-    report = _report(cfg, vcfg, outcomes, checks, time.perf_counter() - t0)
+    audit = audit_settings(cfg, vcfg.bounds)
+    report = _report(cfg, vcfg, outcomes, checks, audit, time.perf_counter() - t0)
     artifacts = _artifacts(outcomes, vcfg.seeds[0])
+    artifacts["all_fills"] = [o.artifacts["fills"] for o in outcomes if "fills" in o.artifacts]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _save_runs(outcomes, out / "runs")
@@ -86,13 +103,73 @@ def validate(
     return report
 
 
-def _report(cfg, vcfg, outcomes: list[RunOutcome], checks: list[dict], wall: float) -> dict:
-    base = [o for o in outcomes if o.scenario == "baseline"]
-    b = base[0].metrics
-    slips = [o.metrics for o in outcomes]
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int):
+    """A progress bar over finished runs (none when disabled or not on a terminal)."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("validation runs", total=total)
+
+        def done(o: RunOutcome) -> None:
+            bar.update(task, advance=1, description=f"validation runs ({o.scenario} s{o.seed})")
+
+        yield done
+
+
+def _failures(outcomes: list[RunOutcome]) -> list[dict]:
+    """Runs that did not complete as runs: the strategy raised, or the run itself failed."""
+    out = []
+    for o in outcomes:
+        if o.failure is not None:
+            out.append({**o.failure, "kind": "run"})
+        elif o.metrics.get("strategy_error"):
+            e = o.metrics["strategy_error"]
+            out.append({"scenario": o.scenario, "seed": o.seed, "line": e["line"],
+                        "traceback": e["traceback"], "kind": "strategy"})  # fmt: skip
+    return out
+
+
+def _report(cfg, vcfg, outcomes: list[RunOutcome], checks: list[dict], audit: list[dict],
+            wall: float) -> dict:  # fmt: skip
+    done = [o for o in outcomes if o.failure is None]
+    base = [o for o in done if o.scenario == "baseline"]
     passed = sum(c["status"] == "PASS" for c in checks)
+    audit_failed = [a for a in audit if a["status"] == "FAIL"]
+    safety_ok = passed == len(checks) and not audit_failed
+    if base:
+        perf = judge_performance([o.metrics for o in base], vcfg.acceptance)
+    else:
+        perf = {"verdict": "FAIL", "lines": [], "why": "the fault-free run did not complete"}
+    failures = _failures(outcomes)
+    verdict = "GO" if safety_ok and perf["verdict"] == "PASS" and not failures else "NO-GO"
+    why_safety = "; ".join(
+        [f"{c['name']} failed ({c['evidence'].get('why', 'see evidence')})"
+         for c in checks if c["status"] == "FAIL"][:3]
+        + [f"{a['setting']} = {a['value']} (needs {a['bound']})" for a in audit_failed][:5]
+    )  # fmt: skip
+    why = "; ".join(x for x in (
+        ("the strategy raised: " if failures and failures[0]["kind"] == "strategy" else
+         "a run failed: ") + failures[0]["line"] if failures else "",
+        f"safety: {why_safety}" if not safety_ok else "",
+        f"performance: {perf['why']}" if perf["verdict"] != "PASS" else "",
+    ) if x)  # fmt: skip
+    slips = slippage_percentiles(taker_slippage([o.artifacts["fills"] for o in done]))
+    b = base[0].metrics if base else {}
     return {
-        "verdict": "GO" if passed == len(checks) else "NO-GO",
+        "verdict": verdict,
+        "why": why,
+        "safety": {
+            "verdict": "PASS" if safety_ok else "FAIL",
+            "checks_failed": len(checks) - passed,
+            "settings_failed": len(audit_failed),
+        },
+        "performance": perf,
+        "settings_audit": audit,
+        "run_failures": failures,
         "strategy": cfg.strategy.name,
         "data": cfg.data.path,
         "days": vcfg.days,
@@ -133,19 +210,25 @@ def _report(cfg, vcfg, outcomes: list[RunOutcome], checks: list[dict], wall: flo
                     )
                 },
             }
-            for o in outcomes
+            for o in done
         ],
         "summary": {
-            "baseline_pnl_usdc": float(np.mean([o.metrics["pnl_usdc"] for o in base])),
-            "baseline_return_pct": float(np.mean([o.metrics["return_pct"] for o in base])),
-            "baseline_max_drawdown_pct": float(min(o.metrics["max_drawdown_pct"] for o in base)),
-            "fees_usdc": b["fees_usdc"],
-            "fills": b["fills"],
-            "slippage_p50": float(np.median([m["slippage_p50"] for m in slips])),
-            "slippage_p95": float(max(m["slippage_p95"] for m in slips)),
-            "slippage_max": float(max(m["slippage_max"] for m in slips)),
+            "baseline_pnl_usdc": float(np.mean([o.metrics["pnl_usdc"] for o in base]))
+            if base
+            else float("nan"),
+            "baseline_return_pct": float(np.mean([o.metrics["return_pct"] for o in base]))
+            if base
+            else float("nan"),
+            "baseline_max_drawdown_pct": float(min(o.metrics["max_drawdown_pct"] for o in base))
+            if base
+            else float("nan"),
+            "fees_usdc": b.get("fees_usdc", float("nan")),
+            "fills": b.get("fills", 0),
+            **{f"slippage_{k}": v for k, v in slips.items()},
             "checks_passed": passed,
             "checks_total": len(checks),
+            "settings_passed": len(audit) - len(audit_failed),
+            "settings_total": len(audit),
         },
     }
 
