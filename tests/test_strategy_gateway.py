@@ -72,7 +72,7 @@ def test_every_bypass_fails_and_the_guards_still_hold(root: Path, tmp_path: Path
 
     s = Script((1.0, hostile), (2.0, lambda ctx: ctx.orders.buy(YES, 0.52, 10.0)))
     kill = ExecutorConfig(kill_switch_path=str(tmp_path / "KILL"))
-    res, bt, _ = backtest(root, s, executor=kill)
+    res, bt, _ = backtest(root, s, executor=kill, risk=RiskConfig())
     assert {k: v for k, v in tried.items() if v == "ok"} == {}
     assert tried["reset_kill_switch"] == "AttributeError"
     assert tried["framework timer name"] == "TimerError"
