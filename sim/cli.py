@@ -158,13 +158,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     console = _console()
     console.print(f"\n[bold]Paper validation[/] of {DEMO_VALIDATION} over the {config.days} days "
                   "(every scenario x seed, on all cores) ...")  # fmt: skip
-    report = validate(DEMO_VALIDATION, DEMO_OUT / "validation")
+    report = validate(DEMO_VALIDATION, DEMO_OUT / "validation", progress=not args.quiet)
     console.print(render_table(report))
     s = report["summary"]
+    console.print(verdict_line(report))
     console.print(
-        f"[bold]Verdict: {report['verdict']}[/] ({s['checks_passed']}/{s['checks_total']} checks "
-        f"passed; {len(report['runs'])} runs in {report['wall_s']:.0f} s). Baseline P&L "
-        f"{s['baseline_pnl_usdc']:+.2f} USDC, max drawdown {s['baseline_max_drawdown_pct']:.1f} %."
+        f"Baseline (fault-free) P&L {s['baseline_pnl_usdc']:+.2f} USDC, max drawdown "
+        f"{s['baseline_max_drawdown_pct']:.1f} %."
     )
     console.print(f"Report: {DEMO_OUT / 'validation' / 'report.html'} (and report.md, report.json)")
     return 0

@@ -60,6 +60,9 @@ CRITERIA = (
 )  # fmt: skip
 
 
+_UNIT = {name: "" if unit == "fills" else " %" for name, _, _, _, unit, _ in CRITERIA}
+
+
 def performance_figures(metrics: dict) -> dict:
     """The figures the criteria read, from one run's metrics."""
     volume = metrics.get("volume_usdc", 0.0)
@@ -90,5 +93,5 @@ def judge_performance(baseline: list[dict], acc: AcceptanceConfig) -> dict:
         })  # fmt: skip
     failed = [ln for ln in lines if ln["status"] == "FAIL"]
     return {"verdict": "PASS" if not failed else "FAIL", "lines": lines,
-            "why": "; ".join(f"{ln['meaning']} {ln['value']:g} (needs {ln['limit']})"
-                             for ln in failed)}  # fmt: skip
+            "why": ", ".join(f"{ln['name']} {ln['value']:.4g}{_UNIT[ln['name']]} (needs "
+                             f"{ln['limit']})" for ln in failed)}  # fmt: skip

@@ -133,6 +133,26 @@ def _failures(outcomes: list[RunOutcome]) -> list[dict]:
     return out
 
 
+def one_line_why(checks: list[dict], audit_failed: list[dict], perf: dict,
+                 failures: list[dict]) -> str:  # fmt: skip
+    """Why it is NO-GO, in one line: names, not evidence (the report has that)."""
+    parts = []
+    if failures:
+        f = failures[0]
+        what = "the strategy raised" if f["kind"] == "strategy" else "a run failed"
+        parts.append(f"{what} ({f['scenario']} seed {f['seed']}): {f['line']}")
+    bad = [c["name"] for c in checks if c["status"] == "FAIL"]
+    if bad:
+        parts.append(f"checks failed: {', '.join(bad)}")
+    if audit_failed:
+        parts.append(
+            f"settings outside their bounds: {', '.join(a['setting'] for a in audit_failed)}"
+        )
+    if perf["verdict"] != "PASS":
+        parts.append(f"performance: {perf['why']}")
+    return "; ".join(parts)
+
+
 def _report(cfg, vcfg, outcomes: list[RunOutcome], checks: list[dict], audit: list[dict],
             wall: float) -> dict:  # fmt: skip
     done = [o for o in outcomes if o.failure is None]
@@ -146,17 +166,7 @@ def _report(cfg, vcfg, outcomes: list[RunOutcome], checks: list[dict], audit: li
         perf = {"verdict": "FAIL", "lines": [], "why": "the fault-free run did not complete"}
     failures = _failures(outcomes)
     verdict = "GO" if safety_ok and perf["verdict"] == "PASS" and not failures else "NO-GO"
-    why_safety = "; ".join(
-        [f"{c['name']} failed ({c['evidence'].get('why', 'see evidence')})"
-         for c in checks if c["status"] == "FAIL"][:3]
-        + [f"{a['setting']} = {a['value']} (needs {a['bound']})" for a in audit_failed][:5]
-    )  # fmt: skip
-    why = "; ".join(x for x in (
-        ("the strategy raised: " if failures and failures[0]["kind"] == "strategy" else
-         "a run failed: ") + failures[0]["line"] if failures else "",
-        f"safety: {why_safety}" if not safety_ok else "",
-        f"performance: {perf['why']}" if perf["verdict"] != "PASS" else "",
-    ) if x)  # fmt: skip
+    why = one_line_why(checks, audit_failed, perf, failures)
     slips = slippage_percentiles(taker_slippage([o.artifacts["fills"] for o in done]))
     b = base[0].metrics if base else {}
     return {

@@ -8,8 +8,13 @@
     out_dir/plots/*.png    equity_drawdown, slippage, call_latency, fills_per_scenario,
                            pnl_by_market
 
-``render_table(report)`` is the checklist as a rich Table for the terminal; it wraps long
-values instead of cutting them (piped output included; tested down to 30 columns).
+``render_table(report)`` is the report for the terminal, a rich renderable (``Group``): the
+verdict with its two halves (safety, performance) and why it is NO-GO, the checklist, the
+settings audit, the performance criteria and the runs that failed (one-line errors; the
+tracebacks are in report.md / report.html). It wraps long values instead of cutting them
+(piped output included; tested down to 30 columns). Reports written before the two halves
+(no ``safety`` / ``performance`` / ``settings_audit`` / ``run_failures`` keys) still render:
+the checklist alone, as before.
 
 ``artifacts`` holds the first seed's tables: ``{"baseline": {...}, "scenarios": {name:
 {...}}}``. An optional ``artifacts["all_fills"]`` (the fills frames of every run, all
@@ -24,20 +29,40 @@ import datetime as dt
 import enum
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from sim.report import plots
 from sim.report.labels import market_label
 from sim.report.plots import slippage_percentiles, taker_slippage
-from sim.report.render import PLOTS, evidence_line, render_html, render_markdown, verdict
+from sim.report.render import (
+    DASH,
+    PLOTS,
+    checks,
+    evidence_line,
+    failure_what,
+    fmt_per_seed,
+    fmt_value,
+    halves,
+    has_halves,
+    perf_lines,
+    render_html,
+    render_markdown,
+    run_failures,
+    settings_audit,
+    settings_count,
+    verdict,
+    why_line,
+)
 
 __all__ = [
     "PLOTS",
@@ -161,37 +186,264 @@ def write_report(report: dict, artifacts: dict | None, out_dir: Path | str) -> d
     return paths
 
 
-def render_table(report: Mapping[str, Any]) -> Table:
-    """The checklist for the terminal: check (and its scenario), status, evidence.
+#: cells of the status column: PASS / FAIL, never cut
+_STATUS_W = 6
 
-    Nothing is ever cut with "…": check and evidence wrap (at ", " between evidence
-    items, inside a word only when one does not fit the column), and the status column
-    keeps room for PASS / FAIL. The scenario is a dim second line of the check cell
-    when it is not the check's namesake, which leaves the evidence column a readable
-    width on an 80-column console.
+
+def _status_text(status: Any) -> Text:
+    s = str(status if status not in (None, "") else "?").upper()
+    return Text(s, style="bold green" if s == "PASS" else "bold red")
+
+
+def _words(s: str) -> list[str]:
+    return s.split() or [""]
+
+
+#: a column's widths: (least: each word or ``whole`` value on one line, enough for every
+#: value on one line, enough for the header on one line too)
+_Spec = tuple[int, int, int]
+
+
+def _spec(header: str, cells: list[str], whole: bool) -> _Spec:
+    """The widths of a column: a ``whole`` column keeps each value on one line, the
+    others may wrap between words (never inside one)."""
+    lines = [ln for c in cells for ln in (c.splitlines() or [""])]
+    longest = max((cell_len(ln) for ln in lines), default=0)
+    word = max((cell_len(w) for ln in [*lines, header] for w in _words(ln)), default=0)
+    least = max(longest, word) if whole else word
+    values = max(least, longest)
+    return least, values, max(values, cell_len(header))
+
+
+def _widest(a: _Spec, b: _Spec) -> _Spec:
+    return max(a[0], b[0]), max(a[1], b[1]), max(a[2], b[2])
+
+
+def _fit(specs: list[_Spec], width: int) -> list[int] | None:
+    """Column widths within a ``width``-cell table (box and padding included), each at
+    least its least width; what is left goes first to the columns whose values would
+    wrap, then to the headers. None when even the least widths do not fit."""
+    avail = width - (1 + 3 * len(specs))
+    widths = [spec[0] for spec in specs]
+    if sum(widths) > avail:
+        return None
+    slack = avail - sum(widths)
+    for target in (1, 2):
+        while slack > 0:
+            wanting = [i for i, spec in enumerate(specs) if widths[i] < spec[target]]
+            if not wanting:
+                break
+            for i in wanting[:slack]:
+                widths[i] += 1
+            slack -= min(slack, len(wanting))
+    return widths
+
+
+class _ForWidth:
+    """A renderable built for the width it is printed at (a table picking its layout)."""
+
+    def __init__(self, build: Callable[[int], RenderableType]) -> None:
+        self._build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self._build(options.max_width)
+
+
+class _Row(NamedTuple):
+    values: list[str]  # one per column; the first is the row's name (kept whole)
+    source: str  # where its limit comes from: a dim line under the name
+    status: Any
+
+
+def _wide_or_stacked(
+    title: str,
+    caption: str | None,
+    columns: list[tuple[str, bool]],
+    rows: list[_Row],
+    stacked: Callable[[list[str]], str],
+    width: int,
+) -> Table:
+    """A table of named rows with a source and a status, fitted to ``width``.
+
+    One column per ``(header, whole)`` plus the status when every ``whole`` value and
+    every word fits on its line at ``width`` (the source a dim line under the name); else
+    two columns: the name with ``stacked(values)`` and the source under it, and the
+    status. Either way nothing is cut.
     """
+    specs = [
+        _widest(
+            _spec(columns[0][0], [r.values[0] for r in rows], columns[0][1]),
+            _spec("", [r.source for r in rows], False),
+        )
+    ]
+    specs += [
+        _spec(h, [r.values[i] for r in rows], whole) for i, (h, whole) in enumerate(columns) if i
+    ]
+    widths = _fit([*specs, (_STATUS_W,) * 3], width)
+    table = Table(title=title, caption=caption)
+    if widths is None:
+        table.add_column(columns[0][0], overflow="fold")
+    else:
+        for (h, _), w in zip(columns, widths, strict=False):
+            table.add_column(h, width=w, overflow="fold")  # ``whole`` values fit ``w``
+    table.add_column("status", justify="center", no_wrap=True, min_width=_STATUS_W)
+    for r in rows:
+        name = Text(r.values[0], style="" if _passed(r.status) else "bold")
+        if widths is None:
+            name.append(f"\n  {stacked(r.values)}")
+        name.append(f"\n  {r.source}" if widths is None else f"\n{r.source}", style="dim")
+        rest = [Text(v) for v in r.values[1:]] if widths is not None else []
+        table.add_row(name, *rest, _status_text(r.status))
+    return table
+
+
+def _passed(status: Any) -> bool:
+    return str(status or "").upper() == "PASS"
+
+
+def _verdict_table(report: Mapping[str, Any]) -> Table:
     v = verdict(report)
     colour = "green" if v.upper() == "GO" else "red"
+    table = Table(title=Text.assemble("Verdict: ", (v, f"bold {colour}")))
+    for label, _, _ in halves(report):
+        table.add_column(label, overflow="fold")
+    table.add_row(
+        *[Text.assemble(_status_text(st), f" ({detail})") for _, st, detail in halves(report)]
+    )
+    return table
+
+
+def _checklist_table(report: Mapping[str, Any]) -> Table:
     summ = report.get("summary") or {}
     caption = None
     if "checks_passed" in summ and "checks_total" in summ:
         caption = f"{summ['checks_passed']}/{summ['checks_total']} checks passed"
-    table = Table(
-        title=Text.assemble("Readiness checklist: ", (v, f"bold {colour}")),
-        caption=caption,
-    )
+    if has_halves(report):
+        title = Text("Readiness checklist (safety)")
+    else:
+        v = verdict(report)
+        colour = "green" if v.upper() == "GO" else "red"
+        title = Text.assemble("Readiness checklist: ", (v, f"bold {colour}"))
+    table = Table(title=title, caption=caption)
     table.add_column("check", overflow="fold")
-    table.add_column("status", justify="center", no_wrap=True, min_width=6)
+    table.add_column("status", justify="center", no_wrap=True, min_width=_STATUS_W)
     table.add_column("evidence", overflow="fold")
-    for c in report.get("checks") or ():
-        if not isinstance(c, Mapping):
-            continue
-        status = str(c.get("status", "?")).upper()
-        style = "bold green" if status == "PASS" else "bold red"
+    for c in checks(report):
         name = str(c.get("name", c.get("title", "?")))
         check = Text(name)
         scenario = c.get("scenario")
         if scenario not in (None, "") and str(scenario) != name:
             check.append(f"\nscenario: {scenario}", style="dim")
-        table.add_row(check, Text(status, style=style), Text(evidence_line(c.get("evidence"))))
+        evidence = Text(evidence_line(c.get("evidence")))
+        table.add_row(check, _status_text(c.get("status", "?")), evidence)
     return table
+
+
+def _settings_table(report: Mapping[str, Any], width: int) -> Table:
+    n = settings_count(report)
+    caption = f"{n[0]}/{n[1]} settings within their bounds" if n is not None else None
+    rows = [
+        _Row(
+            [str(a.get("setting", DASH)), fmt_value(a.get("value")), str(a.get("bound", DASH))],
+            str(a.get("source", DASH)),
+            a.get("status"),
+        )
+        for a in settings_audit(report)
+    ]
+    if not rows:
+        caption = "no settings were audited"
+    columns = [("setting (source of the bound)", True), ("value", True), ("bound", False)]
+    return _wide_or_stacked(
+        "Settings audit (safety)",
+        caption,
+        columns,
+        rows,
+        lambda v: f"value {v[1]}, bound {v[2]}",
+        width,
+    )
+
+
+def _performance_table(report: Mapping[str, Any], width: int) -> Table:
+    lines = perf_lines(report)
+    met = sum(_passed(ln.get("status")) for ln in lines)
+    caption = f"{met}/{len(lines)} criteria met; worst seed: the value judged"
+    if not lines:
+        perf = report.get("performance") or {}
+        caption = str(perf.get("why") or "no criteria were judged")
+    rows = [
+        _Row(
+            [
+                str(ln.get("meaning") or ln.get("name", DASH)),
+                fmt_value(ln.get("value")),
+                str(ln.get("limit", DASH)),
+                fmt_per_seed(report, ln.get("per_seed")),
+            ],
+            str(ln.get("source", DASH)),
+            ln.get("status"),
+        )
+        for ln in lines
+    ]
+    columns = [
+        ("criterion (source of the limit)", False),
+        ("worst seed", True),
+        ("limit", False),
+        ("per seed", False),
+    ]
+    return _wide_or_stacked(
+        "Performance (fault-free runs)",
+        caption,
+        columns,
+        rows,
+        lambda v: f"worst seed {v[1]}, limit {v[2]}; per seed {v[3]}",
+        width,
+    )
+
+
+def _failures_table(report: Mapping[str, Any]) -> Table:
+    table = Table(
+        title=Text("Run failures", style="bold red"),
+        caption="tracebacks in report.md / report.html",
+    )
+    table.add_column("scenario", overflow="fold")
+    table.add_column("seed", justify="right", no_wrap=True)
+    table.add_column("what", overflow="fold")
+    table.add_column("error", overflow="fold")
+    for f in run_failures(report):
+        table.add_row(
+            str(f.get("scenario", DASH)),
+            str(f.get("seed", DASH)),
+            failure_what(f),
+            Text(str(f.get("line", DASH))),
+        )
+    return table
+
+
+def render_table(report: Mapping[str, Any]) -> Group:
+    """The report for the terminal: the verdict and its halves, why it is NO-GO, the
+    checklist (check and its scenario, status, evidence), the settings audit, the
+    performance criteria, and the runs that failed (their one-line errors; tracebacks are
+    in report.md / report.html). A report without those keys (an older one) prints the
+    checklist alone.
+
+    Nothing is ever cut with "…": text wraps (at ", " between evidence items, inside a
+    word only when one does not fit the column), and status columns keep room for PASS /
+    FAIL. The settings and performance tables show one column per field when every
+    setting name and value fits whole, else stack each row's fields in one cell. The
+    scenario is a dim second line of the check cell when it is not the check's namesake,
+    which leaves the evidence column a readable width on an 80-column console.
+    """
+    parts: list[RenderableType] = []
+    if has_halves(report):
+        parts.append(_verdict_table(report))
+        why = why_line(report)
+        if why:
+            parts.append(Text.assemble((f"Why {verdict(report)}: ", "bold red"), why))
+        parts.append(Text(""))
+    parts.append(_checklist_table(report))
+    if "settings_audit" in report:
+        parts += [Text(""), _ForWidth(lambda w: _settings_table(report, w))]
+    if "performance" in report:
+        parts += [Text(""), _ForWidth(lambda w: _performance_table(report, w))]
+    if run_failures(report):
+        parts += [Text(""), _failures_table(report)]
+    return Group(*parts)
