@@ -11,28 +11,9 @@ import pytest
 from exchange_mock.validation import validate
 from exchange_mock.validation.checks import CHECKS, Evidence
 from exchange_mock.validation.runner import RunOutcome
+from tests.test_validation_mechanisms import write_config
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def write_config(tmp_path: Path, scenarios: list[str]) -> Path:
-    (tmp_path / "window_pair.py").write_text((ROOT / "examples" / "window_pair.py").read_text())
-    cfg = tmp_path / "val.toml"
-    names = ", ".join(f'"{s}"' for s in scenarios)
-    cfg.write_text(f"""
-cash_usdc = 1000.0
-[data]
-path = "{(ROOT / "data" / "sample").as_posix()}"
-markets = ["btc-updown-15m-*"]
-[strategy]
-name = "window_pair:WindowPairAccumulator"
-[validation]
-days = 1
-seeds = [1]
-scenarios = [{names}]
-workers = 1
-""")
-    return cfg
 
 
 def test_validate_writes_a_report_backed_by_evidence(tmp_path: Path) -> None:
