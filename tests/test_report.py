@@ -21,7 +21,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.report import plots, render_table, to_jsonable, write_report
-from sim.report.render import render_html, render_markdown
+from sim.report.markdown import render_markdown
+from sim.report.page import render_html
 
 
 def _report(verdict: str = "NO-GO") -> dict:

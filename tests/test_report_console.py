@@ -17,7 +17,9 @@ from rich.console import Console
 
 from sim.report import make_figures, market_label, plots, render_table, slippage_percentiles
 from sim.report.labels import split_window_slug, window_period_s
-from sim.report.render import render_html, render_markdown, summary_rows
+from sim.report.markdown import render_markdown
+from sim.report.page import render_html
+from sim.report.render import summary_rows
 from sim.report_tables import group_table, series_table
 
 LONG_NOTE = "orders " + "-".join(f"cid{i:03d}" for i in range(40)) + " stayed open"

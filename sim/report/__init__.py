@@ -43,6 +43,8 @@ from rich.text import Text
 
 from sim.report import plots
 from sim.report.labels import market_label
+from sim.report.markdown import render_markdown
+from sim.report.page import render_html
 from sim.report.plots import slippage_percentiles, taker_slippage
 from sim.report.render import (
     DASH,
@@ -55,8 +57,6 @@ from sim.report.render import (
     halves,
     has_halves,
     perf_lines,
-    render_html,
-    render_markdown,
     run_failures,
     settings_audit,
     settings_count,
