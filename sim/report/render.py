@@ -1,9 +1,7 @@
-"""Markdown and self-contained HTML renderings of the paper-validation report.
-
-Both take the ``report`` dict and the plots (name -> PNG bytes); the Markdown links
-``plots/<name>.png``, the HTML embeds them as base64 data URIs and has only inline CSS.
-Missing keys render as "—" rather than raising.
-"""
+"""What the Markdown (``markdown.py``) and HTML (``page.py``) renderings of the
+paper-validation report share: reading facts out of the ``report`` dict (verdict, halves,
+audit, criteria, failures) and formatting values. Missing keys render as "—" rather than
+raising."""
 
 from __future__ import annotations
 
