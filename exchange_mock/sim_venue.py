@@ -21,12 +21,9 @@ of the exchange book before matching, a mapped answer), its filter on each
 batch of delivered events, and its optional stale-book windows that hold the
 local cursor. With no hook, none of this is looked at.
 
-Funds are enforced as Polymarket enforces them (reference 4.7, 7): an order
+Funds are enforced as Polymarket enforces them (``venue_funds``): an order
 the account cannot pay for never reaches the book and is answered
-``not enough balance / allowance``. A BUY needs ``price * size`` USDC beyond
-what our open BUYs reserve, out of the cash and out of the allowance; a SELL
-needs the shares beyond what our open SELLs of that token reserve (there is
-no shorting). So a backtest catches an executor that over-sends.
+``not enough balance / allowance``.
 """
 
 from __future__ import annotations
@@ -42,11 +39,6 @@ from exchange_mock.clob import codes
 from exchange_mock.clob.engine import SimBook
 from exchange_mock.clob.state import (
     OF_FILLED,
-    OF_PRICE,
-    OF_SIZE,
-    OI_MARKET,
-    OI_OUTCOME,
-    OI_SIDE,
     OI_STATUS,
     grid_for_ticks,
 )
@@ -59,6 +51,7 @@ from exchange_mock.local_book import (
     apply_one,
     next_watched_row,
 )
+from exchange_mock.venue_funds import NOT_ENOUGH_BALANCE, NOT_ENOUGH_BALANCE_MESSAGE, VenueFunds
 from sim.clock import SimClock
 from sim.events import (
     BookSnapshot,
@@ -94,11 +87,6 @@ _CONN = int(EventKind.CONNECTION)
 _STOP_END, _STOP_TIME = codes.STOP_END, codes.STOP_TIME
 _SIDES = {1: Side.BUY, -1: Side.SELL}
 _TAKER, _MAKER = Liquidity.TAKER, Liquidity.MAKER
-#: Polymarket's refusal of an order the account cannot pay for, collateral or tokens alike
-#: (reference 1 "zero balance", 4.7, 7); a venue-level check, so not a kernel code
-NOT_ENOUGH_BALANCE = "not_enough_balance"
-NOT_ENOUGH_BALANCE_MESSAGE = "not enough balance / allowance"
-_FUNDS_EPS = 1e-9  # float slack on USDC and shares (the kernels' EPS)
 
 
 class _Cursor:
@@ -144,8 +132,6 @@ class SimVenue:
         allowance_usdc: float | None = None,
     ) -> None:
         self.dataset = dataset
-        self._allowance: float | None = None
-        self.approve(allowance_usdc)
         self.clock = clock
         self._markets = list(dataset.markets)
         wanted = dataset.select(markets)
@@ -184,6 +170,7 @@ class SimVenue:
         self._cid_of_oid: dict[int, str] = {}
         self._oid_of_cid: dict[str, int] = {}
         self._open: dict[int, tuple[OrderStatus, float]] = {}  # oid -> (status, filled)
+        self.funds = VenueFunds(self.clob, self._open, allowance_usdc)
         self._fills: list[Fill] = []
         self._trade_no = 0
         self._resolved: set[int] = set()
@@ -424,8 +411,8 @@ class SimVenue:
             _,
             _,
         ) in fills.tolist():
-            if side == 1 and self._allowance is not None:
-                self._allowance -= price * size  # the collateral transferFrom spends
+            if side == 1:
+                self.funds.spend(price * size)
             cid = cid_of.get(oid)
             if cid is None:
                 continue
@@ -577,7 +564,7 @@ class SimVenue:
             # even though its own reservation now leaves too little for it
             return OrderAck(cid, None, False, OrderStatus.REJECTED, "duplicated",
                             "order is invalid. Duplicated.", response)  # fmt: skip
-        if not self._funded(order):  # never reaches the book: no id, no trace
+        if not self.funds.funded(order):  # never reaches the book: no id, no trace
             return OrderAck(cid, None, False, OrderStatus.REJECTED, NOT_ENOUGH_BALANCE,
                             NOT_ENOUGH_BALANCE_MESSAGE, response)  # fmt: skip
         after = None
@@ -612,48 +599,11 @@ class SimVenue:
     @property
     def allowance_usdc(self) -> float | None:
         """What the exchange may still spend of our collateral (None: unlimited)."""
-        return self._allowance
+        return self.funds.allowance_usdc
 
     def approve(self, allowance_usdc: float | None) -> None:
         """Set the collateral allowance, as an on-chain approval does (None: unlimited)."""
-        if allowance_usdc is not None and not allowance_usdc >= 0.0:  # NaN fails too
-            raise ValueError(f"allowance_usdc must be >= 0 or None, got {allowance_usdc!r}")
-        self._allowance = None if allowance_usdc is None else float(allowance_usdc)
-
-    def _reserved(self, side: Side, asset: int | None = None) -> float:
-        """What our open orders on ``side`` hold back: USDC (price * remaining) for BUYs,
-        shares (remaining) for SELLs; of one asset index, or of all when None. Read from
-        the order tables, so a partial fill has already released its part. (A loop: a
-        open orders are few, and numpy's fixed cost is some twenty of these rows.)"""
-        oi, of = self.clob.a.oi, self.clob.a.of
-        sd, total = int(side), 0.0
-        for oid in self._open:  # resting orders only (``_check_orders`` drops the rest)
-            row = oi[oid]
-            if row[OI_SIDE] != sd or (
-                asset is not None and 2 * row[OI_MARKET] + row[OI_OUTCOME] != asset
-            ):
-                continue
-            f = of[oid]
-            remaining = f[OF_SIZE] - f[OF_FILLED]
-            total += remaining * f[OF_PRICE] if sd == 1 else remaining
-        return float(total)
-
-    def _available_usdc(self) -> float:
-        """USDC a new BUY may still commit: cash (and allowance) less open BUYs' reservations."""
-        spendable = self.clob.cash_usdc
-        if self._allowance is not None:
-            spendable = min(spendable, self._allowance)
-        return spendable - self._reserved(Side.BUY)
-
-    def _funded(self, order: OrderRequest) -> bool:
-        """Can the account pay for ``order``? A BUY commits ``price * size`` USDC whatever
-        its type (Polymarket's order amount; fills at better prices cost less); a SELL
-        commits its shares."""
-        if order.side is Side.BUY:
-            return order.price * order.size_shares <= self._available_usdc() + _FUNDS_EPS
-        ai = self.clob.asset(order.asset_id)
-        free = self.clob.position(ai) - self._reserved(Side.SELL, ai)
-        return order.size_shares <= free + _FUNDS_EPS
+        self.funds.approve(allowance_usdc)
 
     def cancel(self, client_order_id: str, *, deadline_s: float) -> CancelAck:
         now, arrival, response, effect = self._round_trip("cancel", deadline_s)
@@ -736,7 +686,7 @@ class SimVenue:
         now, _, response, effect = self._round_trip("balance", deadline_s)
         self._finish("balance", now, response, deadline_s, effect)
         # available: what a new BUY may commit (a finite allowance caps it too)
-        balance = Balance(self.clob.cash_usdc, self._available_usdc(), response)
+        balance = Balance(self.clob.cash_usdc, self.funds.available_usdc(), response)
         return self._answer(effect, balance)
 
     def order_states(self) -> list[OrderState]:
