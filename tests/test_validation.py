@@ -47,7 +47,7 @@ def _run(**metrics) -> RunOutcome:
 
 
 def _judge(check: str, *runs: RunOutcome, raw: dict | None = None) -> tuple[bool, dict]:
-    return CHECKS[check](Evidence(list(runs), list(runs), {}, raw or {}))
+    return CHECKS[check](Evidence(list(runs), {}, raw or {}))
 
 
 def _inj(kind: str, n: int = 1, t0: int = 0, length: int = 0) -> list[dict]:

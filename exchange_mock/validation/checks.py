@@ -95,10 +95,10 @@ TITLES = {
 
 @dataclass(frozen=True)
 class Evidence:
-    """What a check reads: its scenario's runs, every run, and the fault-free twins."""
+    """What a check reads: its runs (its scenario's, or every run for a global check) and
+    the fault-free twins by seed."""
 
     runs: list[RunOutcome]
-    all_runs: list[RunOutcome]
     baseline: dict[int, RunOutcome]  # by seed
     raw_config: dict
 
@@ -137,32 +137,31 @@ def _result(ok: bool, evidence: dict, why: str = "") -> tuple[bool, dict]:
     return ok, evidence
 
 
-def _matched(r: RunOutcome, windows: list[dict], times: list[int], grace_ns: int) -> set[int]:
-    """Ids of the injections in ``windows`` (of run ``r``) that a time in ``times`` falls
-    in (from its start to its end plus ``grace_ns``)."""
-    hit = set()
-    for t in times:
-        for w in windows:
-            if w["ts_ns"] <= t <= w["end_ns"] + grace_ns:
-                hit.add(w["id"])
-    return hit
+def _inside(t: int, windows: list[dict], grace_ns: int) -> bool:
+    """Does time ``t`` fall in one of the injection ``windows`` (start to end + grace)?"""
+    return any(w["ts_ns"] <= t <= w["end_ns"] + grace_ns for w in windows)
 
 
-def _detected(ev: Evidence, kinds: tuple[str, ...], reason_has: str | None,
-              grace_s: float) -> tuple[int, int, list[int]]:  # fmt: skip
-    """(injected windows, windows the executor saw as a feed outage, unmatched outages):
-    an outage counts only inside an injected window (plus ``grace_s``)."""
-    injected = matched = 0
-    unmatched: list[int] = []
+def _in_windows(ev: Evidence, kinds: tuple[str, ...], times: Callable[[RunOutcome], list[int]],
+                grace_s: Callable[[RunOutcome], float]) -> tuple[int, int]:  # fmt: skip
+    """(injected windows of ``kinds``, detections inside one): a detection (a time from
+    ``times``) counts only inside an injected window, plus the run's ``grace_s``."""
+    injected = hits = 0
     for r in ev.runs:
         windows = [i for i in r.metrics["injections"] if i["kind"] in kinds]
-        downs = [t for t, up, why in r.metrics["feed_events"]
-                 if not up and (reason_has is None or reason_has in why)]  # fmt: skip
-        hit = _matched(r, windows, downs, round(grace_s * NS))
+        grace = round(grace_s(r) * NS)
         injected += len(windows)
-        matched += len(hit)
-        unmatched += [t for t in downs if not _matched(r, windows, [t], round(grace_s * NS))]
-    return injected, matched, unmatched
+        hits += sum(1 for t in times(r) if _inside(t, windows, grace))
+    return injected, hits
+
+
+def _feed_downs(reason_has: str | None) -> Callable[[RunOutcome], list[int]]:
+    return lambda r: [t for t, up, why in r.metrics["feed_events"]
+                      if not up and (reason_has is None or reason_has in why)]  # fmt: skip
+
+
+def _refusals(*reasons: str) -> Callable[[RunOutcome], list[int]]:
+    return lambda r: [t for t, why in r.metrics["refusal_events"] if why in reasons]
 
 
 # ---------------------------------------------------------------------- the checks
@@ -260,15 +259,9 @@ def check_network(ev: Evidence) -> tuple[bool, dict]:
 
 def check_balance(ev: Evidence) -> tuple[bool, dict]:
     runs = ev.runs
-    inj = refused = 0
-    for r in runs:
-        windows = [i for i in r.metrics["injections"]
-                   if i["kind"] in ("zero_balance", "balance_failing")]  # fmt: skip
-        inj += len(windows)
-        grace = round((r.metrics["balance_ttl_s"] + 1.0) * NS)
-        times = [t for t, why in r.metrics["refusal_events"]
-                 if why in ("balance_unknown", "zero_balance")]  # fmt: skip
-        refused += sum(1 for t in times if _matched(r, windows, [t], grace))
+    inj, refused = _in_windows(ev, ("zero_balance", "balance_failing"),
+                               _refusals("balance_unknown", "zero_balance"),
+                               lambda r: r.metrics["balance_ttl_s"] + 1.0)  # fmt: skip
     min_cash = min(r.metrics["min_cash_usdc"] for r in runs)
     ok = inj > 0 and refused > 0 and min_cash >= -1e-6
     return _result(ok, {"injected": inj, "refused_while_faulty": refused,
@@ -333,7 +326,7 @@ def check_kill_switch(ev: Evidence) -> tuple[bool, dict]:
 
 
 def check_ws_reconnect(ev: Evidence) -> tuple[bool, dict]:
-    inj, seen, _ = _detected(ev, ("ws_drop",), None, 5.0)
+    inj, seen = _in_windows(ev, ("ws_drop",), _feed_downs(None), lambda r: 5.0)
     risky = _sum(ev.runs, "risk_orders_while_feed_down")
     return _result(inj > 0 and seen > 0 and risky == 0,
                    {"injected": inj, "injected_disconnects_seen": seen,
@@ -343,7 +336,12 @@ def check_ws_reconnect(ev: Evidence) -> tuple[bool, dict]:
 
 def check_ws_silent(ev: Evidence) -> tuple[bool, dict]:
     silence = max(r.metrics["feed_silence_s"] for r in ev.runs)
-    inj, seen, _ = _detected(ev, ("ws_silent",), "no market data", silence + 5.0)
+    inj, seen = _in_windows(
+        ev,
+        ("ws_silent",),
+        _feed_downs("no market data"),
+        lambda r: r.metrics["feed_silence_s"] + 5.0,
+    )
     risky = _sum(ev.runs, "risk_orders_while_feed_down")
     why = ("the watchdog is off (executor.feed_silence_s = 0)" if silence == 0 else
            "no injected silence was detected" if seen == 0 else "")  # fmt: skip
@@ -354,12 +352,7 @@ def check_ws_silent(ev: Evidence) -> tuple[bool, dict]:
 
 def check_modes(ev: Evidence) -> tuple[bool, dict]:
     runs = ev.runs
-    inj = refused = 0
-    for r in runs:
-        windows = [i for i in r.metrics["injections"] if i["kind"] == "cancel_only"]
-        inj += len(windows)
-        times = [t for t, why in r.metrics["refusal_events"] if why == "cancel_only"]
-        refused += sum(1 for t in times if _matched(r, windows, [t], 0))
+    inj, refused = _in_windows(ev, ("cancel_only",), _refusals("cancel_only"), lambda r: 0.0)
     doubled = _sum(runs, "doubled_orders")
     # a cancel-only answer is final for that order: re-sending it only hammers the venue
     retried = int(ev.caused(lambda r: r.metrics["calls"].get("place", {}).get("retries", 0)))
@@ -452,7 +445,7 @@ def evaluate(outcomes: list[RunOutcome], raw_config: dict) -> list[dict]:
             if failed or not runs:
                 ok, evidence = False, {"run_failed": failed[0]["line"] if failed else "no run"}
             else:
-                ok, evidence = CHECKS[name](Evidence(runs, done, baseline, raw_config))
+                ok, evidence = CHECKS[name](Evidence(runs, baseline, raw_config))
             title, requirement = TITLES[name]
             out.append({"name": name, "title": title, "status": "PASS" if ok else "FAIL",
                         "scenario": scenario, "injects": sc.injects, "requirement": requirement,
