@@ -82,6 +82,7 @@ from sim.venue import CancelAck, VenueRejected, VenueTimeout
 _NEVER = np.iinfo(np.int64).max
 _RESET, _SNAP = int(EventKind.BOOK_RESET), int(EventKind.SNAPSHOT_LEVEL)
 _LEVEL, _TRADE = int(EventKind.LEVEL_CHANGE), int(EventKind.TRADE)
+_TAKER_SIDE = {1: Side.BUY, -1: Side.SELL}  # a print's taker side; 0 (unknown) -> None
 _TICK, _RESOLVED = int(EventKind.TICK_SIZE), int(EventKind.RESOLVED)
 _CONN = int(EventKind.CONNECTION)
 _STOP_END, _STOP_TIME = codes.STOP_END, codes.STOP_TIME
@@ -159,6 +160,8 @@ class SimVenue:
         self._silent_since = getattr(fault_hook, "feed_silent_since", None)
         self._days: Iterator = dataset.iter_days(start=start, end=end, markets=markets)
         self._batches: list[EventColumns] = []
+        self._skips: list[np.ndarray] = []  # per batch: rows the matching venue does not apply
+        self._book_source_set = np.zeros(len(self.clob.markets), dtype=bool)
         self._batch_base = 0  # index of _batches[0] in the whole stream
         self._rows_dropped = 0
         self._more_days = True
@@ -191,10 +194,24 @@ class SimVenue:
         for batch in self._days:
             if len(batch.events):
                 self.clob.check_assets(batch.events)
+                self._choose_book_source(batch.events)
                 self._batches.append(batch.events)
+                self._skips.append(batch.venue_skip)
                 return True
         self._more_days = False
         return False
+
+    def _choose_book_source(self, ev: EventColumns) -> None:
+        """The matching book of a market is built from its YES token's book rows; from its
+        NO token's (mirrored) when the data holds book rows for the NO token only. Decided
+        once per market, on the first day with book rows for it."""
+        book = (ev.kind == _RESET) | (ev.kind == _SNAP) | (ev.kind == _LEVEL)
+        counts = np.bincount(ev.asset[book & (ev.asset >= 0)], minlength=len(self.assets))
+        yes, no = counts[0::2], counts[1::2]
+        seen = ((yes + no) > 0) & ~self._book_source_set
+        for m in np.flatnonzero(seen & (yes == 0)).tolist():
+            self.clob.set_row_outcome(m, 1)
+        self._book_source_set |= seen
 
     def _batch(self, i: int) -> EventColumns:
         return self._batches[i - self._batch_base]
@@ -206,6 +223,7 @@ class SimVenue:
         keep_from = min(self._ex.batch, self._lo.batch)
         while self._batch_base < keep_from:
             self._rows_dropped += len(self._batches.pop(0))
+            self._skips.pop(0)
             self._batch_base += 1
 
     def first_event_ns(self) -> int | None:
@@ -366,7 +384,8 @@ class SimVenue:
                 if clob.advance_to(t_ns):
                     self._check_orders(t_ns)
                 return t_ns if not self._pending else min(t_ns, self._pending[0][0])
-            ex.row, stop = clob.replay(ev, ex.row, n, t_ns)
+            skip = self._skips[ex.batch - self._batch_base]
+            ex.row, stop = clob.replay(ev, ex.row, n, t_ns, skip)
             if stop == _STOP_END:
                 ex.batch += 1
                 ex.row = 0
@@ -469,11 +488,15 @@ class SimVenue:
             return [ConnectionState(t_ex, t_rv, bool(ev.side[r] == 1), "recorded feed")]
         asset_id = self.assets[a]
         market = self._markets[a >> 1]
-        if k == _LEVEL or k == _TRADE:  # same fields, two event types
-            event_type = LevelChange if k == _LEVEL else TradePrint
+        if k == _LEVEL:
             side = Side.BUY if ev.side[r] > 0 else Side.SELL
-            return [event_type(t_ex, t_rv, asset_id, market.condition_id, side,
-                               float(ev.price[r]), float(ev.size[r]))]  # fmt: skip
+            return [LevelChange(t_ex, t_rv, asset_id, market.condition_id, side,
+                                float(ev.price[r]), float(ev.size[r]))]  # fmt: skip
+        if k == _TRADE:  # side 0 / size 0: the feed did not say (data/README.md)
+            sd, sz = int(ev.side[r]), float(ev.size[r])
+            return [TradePrint(t_ex, t_rv, asset_id, market.condition_id,
+                               _TAKER_SIDE.get(sd), float(ev.price[r]),
+                               sz if sz > 0 else None)]  # fmt: skip
         if k == _TICK:
             return [TickSizeChange(t_ex, t_rv, asset_id, market.condition_id,
                                    float(ev.size[r]), float(ev.price[r]))]  # fmt: skip

@@ -7,6 +7,8 @@ Imports are done inside the commands so ``clobsim --help`` stays fast.
 Commands:
   clobsim synth --out DIR [--days N --seed S --intensity X ...]
   clobsim summary DATASET [--csv FILE]
+  clobsim data check DATASET [--json FILE]
+  clobsim data import CAPTURE --markets GAMMA.json [...] --out DIR
   clobsim backtest CONFIG.toml [--out DIR]
   clobsim validate CONFIG.toml --out DIR
   clobsim demo
@@ -27,7 +29,8 @@ from sim.errors import ClobsimError, ConfigError
 
 EXIT_CODES = """exit codes:
   0  success (validate: GO)
-  1  validate: NO-GO (the report says why)
+  1  validate: NO-GO (the report says why); data check: the dataset has errors;
+     data import: nothing importable (counts say why)
   2  usage or configuration error (nothing was run)
   3  the run itself failed: a strategy callback raised (trading was halted, results so
      far and, for validate, the report are written) or clobsim hit an internal error"""
@@ -130,6 +133,39 @@ def _print_summary(dataset: Path, csv: Path | None, quiet: bool) -> None:
 def cmd_summary(args: argparse.Namespace) -> int:
     _print_summary(Path(args.dataset), Path(args.csv) if args.csv else None, args.quiet)
     return 0
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from sim.marketdata.check import check_dataset
+
+    console = _console()
+    with Progress(console=console, disable=args.quiet, transient=True) as progress:
+        task = progress.add_task("checking", total=None)
+
+        def on_file(path: Path, rows: int) -> None:
+            progress.update(task, advance=1, description=f"checked {path.name} ({rows:,} rows)")
+
+        findings = check_dataset(args.dataset, on_file=on_file)
+    for line in findings.lines():
+        console.print(line, markup=False, highlight=False)
+    if args.json:
+        Path(args.json).write_text(json.dumps(findings.to_dict(), indent=2) + "\n")
+    return EXIT_OK if findings.ok else EXIT_NO_GO
+
+
+def cmd_data_import(args: argparse.Namespace) -> int:
+    from live.capture_import import import_capture
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} exists and is not empty: choose a new folder")
+    report = import_capture(Path(args.capture), [Path(m) for m in args.markets], out)
+    console = _console()
+    for line in report.lines():
+        console.print(line, markup=False, highlight=False)
+    return EXIT_OK if report.ok else EXIT_NO_GO
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -272,6 +308,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", help="dataset folder (with dataset.json)")
     p.add_argument("--csv", default=None, help="also write the per-market table here")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("data", help="check a dataset, or import a WebSocket capture")
+    data = p.add_subparsers(dest="data_command", required=True)
+    p = data.add_parser(
+        "check", help="every problem in a dataset, grouped and counted",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    p.add_argument("dataset", help="dataset folder (with dataset.json)")
+    p.add_argument("--json", default=None, help="also write the findings as JSON here")
+    p.set_defaults(func=cmd_data_check)
+    p = data.add_parser(
+        "import", help="turn a JSON-lines capture of market-channel frames into a dataset",
+        description="Capture format: docs/data-capture.md",
+    )  # fmt: skip
+    p.add_argument("capture", help="JSON-lines capture (.jsonl, .jsonl.gz)")
+    p.add_argument("--markets", nargs="+", required=True,
+                   help="Gamma market JSON file(s) describing the captured markets")  # fmt: skip
+    p.add_argument("--out", required=True, help="new dataset folder to write")
+    p.set_defaults(func=cmd_data_import)
 
     p = sub.add_parser("backtest", help="run a strategy over recorded data (TOML config)")
     p.add_argument("config", help="backtest config (see docs/config.md)")

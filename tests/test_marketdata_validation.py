@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -95,14 +96,61 @@ def test_timestamps_going_backwards(row: int) -> None:
     assert (err.reason, err.row) == ("timestamp_backwards", row)
 
 
-def test_exchange_time_going_backwards_for_one_asset(tmp_path: Path) -> None:
+def test_exchange_time_stepping_back_is_repaired_and_counted_not_refused(tmp_path: Path) -> None:
+    # Polymarket's book can trail the trade before it by ~30 ms: a feed it could have sent
     ev = valid_events()
     ts = ev.ts_exchange_ns.copy()
-    ts[9] = ts[5] - 1  # rows 5 and 9 are both asset 1
+    ts[9] = ts[5] - 30_000_000  # rows 1, 5 and 9 are all asset 1
+    write_raw(tmp_path, with_column(events_to_table(ev), "ts_exchange_ns", ts))
+    ds = Dataset.open(tmp_path)
+    (batch,) = ds.iter_days()
+    assert batch.repairs == {"exchange_time_clamped": 1}
+    assert ds.repairs["exchange_time_clamped"] == 1
+    got = batch.events.ts_exchange_ns
+    assert got[9] == ts[5]  # replayed at the asset's running maximum
+    assert np.array_equal(np.delete(got, 9), np.delete(ts, 9))  # nothing else moved
+    for a in range(4):  # every asset's replay clock is non-decreasing
+        assert (np.diff(got[batch.events.asset == a]) >= 0).all()
+
+
+def test_exchange_clock_carries_over_to_the_next_day(tmp_path: Path) -> None:
+    writer = DatasetWriter(tmp_path, MARKETS)
+    day1 = valid_events()
+    writer.write_day(DAY, "x", day1)
+    t0 = day_start_ns(DAY + dt.timedelta(days=1))
+    late = int(day1.ts_exchange_ns[36])  # asset 0's last exchange time on day 1
+    day2 = EventColumns.from_arrays(
+        ASSETS, ts_exchange_ns=[late - 100, late + 10], ts_recv_ns=[t0 + 1, t0 + 2], seq=[100, 101],
+        asset=[0, 0], kind=[3, 3], side=[1, 1], price=[0.42, 0.42], size=[1.0, 2.0],
+    )  # fmt: skip
+    writer.write_day(DAY + dt.timedelta(days=1), "x", day2)
+    _, second = Dataset.open(tmp_path).iter_days()
+    assert second.repairs == {"exchange_time_clamped": 1}
+    assert second.events.ts_exchange_ns.tolist() == [day1.ts_exchange_ns[36], late + 10]
+
+
+def test_a_timestamp_in_the_wrong_unit_is_refused(tmp_path: Path) -> None:
+    ev = valid_events()
+    ts = ev.ts_exchange_ns.copy()
+    ts[6] = ts[6] // 1_000_000  # milliseconds stored as if they were nanoseconds
     write_raw(tmp_path, with_column(events_to_table(ev), "ts_exchange_ns", ts))
     err = read_error(tmp_path)
-    assert (err.reason, err.row) == ("timestamp_backwards", 9)
-    assert ASSETS[1] in str(err)
+    assert (err.reason, err.row) == ("implausible_timestamp", 6)
+
+
+def test_a_print_without_taker_side_reads(tmp_path: Path) -> None:
+    ev = valid_events()
+    kind, side = ev.kind.copy(), ev.side.copy()
+    kind[2], side[2] = 4, 0  # a TRADE whose taker side the venue did not say
+    table = events_to_table(ev)
+    for name, arr in (("kind", kind), ("side", side)):
+        i = table.column_names.index(name)
+        table = table.set_column(
+            i, table.schema.field(name), pa.array(arr, table.schema.field(name).type)
+        )
+    write_raw(tmp_path, table)
+    (batch,) = Dataset.open(tmp_path).iter_days()
+    assert batch.repairs == {"trade_side_unknown": 1}
 
 
 @given(st.integers(0, N - 1), st.sampled_from([0.4255, 0.42001, 0.1234567]))

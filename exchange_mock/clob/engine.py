@@ -44,6 +44,7 @@ from exchange_mock.clob.state import (
     ClobArrays,
     grid_for_ticks,
 )
+from sim.marketdata.replay_rules import mirrored_trades
 from sim.types import MarketInfo, OrderStatus, OrderType, Side
 
 _TYPE_OF_CODE = {v: k for k, v in codes.ORDER_TYPE_CODE.items()}
@@ -161,20 +162,25 @@ class SimBook:
         *,
         max_rows: int | None = None,
         until_ns: int | None = None,
+        skip: np.ndarray | None = None,
     ) -> ReplayStop:
         """Apply rows from ``start`` until something happens to us or a limit.
 
         ``ev`` is ``EventColumns``-like (``ts_exchange_ns, asset, kind, side,
-        price, size`` arrays, asset indices as in this book). Stops after a
-        row that fills one of our orders or resolves a market, before a row
-        at which a GTD order has expired, before a row later than
-        ``until_ns``, or after ``max_rows`` rows.
+        price, size`` arrays, asset indices as in this book). ``skip`` marks
+        rows not to apply (``DayBatch.venue_skip``: mirrored prints); by
+        default the mirrors are found here (``replay_rules.mirrored_trades``).
+        Stops after a row that fills one of our orders or resolves a market,
+        before a row at which a GTD order has expired, before a row later
+        than ``until_ns``, or after ``max_rows`` rows.
         """
         self.check_assets(ev)
         n = len(ev.ts_exchange_ns)
         end = n if max_rows is None else min(n, start + max_rows)
+        if skip is None:
+            skip = mirrored_trades(ev)
         next_row, stop = self.replay(
-            ev, start, end, _INT64_MAX if until_ns is None else int(until_ns)
+            ev, start, end, _INT64_MAX if until_ns is None else int(until_ns), skip
         )
         return ReplayStop(next_row, stop, self.a.drain_fills())
 
@@ -187,13 +193,15 @@ class SimBook:
                 raise ValueError("event asset table differs from this book's markets")
             self._checked_assets = assets  # the same table object is not compared again
 
-    def replay(self, ev, start: int, end: int, until_ns: int) -> tuple[int, int]:
+    def replay(
+        self, ev, start: int, end: int, until_ns: int, skip: np.ndarray
+    ) -> tuple[int, int]:
         """The hot path under ``apply_rows`` for callers that checked ``ev`` once
         (``check_assets``) and drain fills themselves, only after a ``STOP_FILL``:
-        returns (next row, STOP_* code)."""
+        returns (next row, STOP_* code). ``skip`` as in ``apply_rows`` (required)."""
         a = self.a
         next_row, stop = replay_rows(
-            ev.ts_exchange_ns, ev.asset, ev.kind, ev.side, ev.price, ev.size,
+            ev.ts_exchange_ns, ev.asset, ev.kind, ev.side, ev.price, ev.size, skip,
             start, end, until_ns,
             a.ladder, a.best, a.mkt_f, a.mkt_i, a.pos, a.acct, a.oi, a.of, a.active,
             a.ctr, a.fill_i, a.fill_f, self.grid, self.queue_model, self.queue_power,

@@ -7,10 +7,15 @@ The per-row book update is written inline (the same rule as
 measured ~4x slower. Helpers are called only for markets where we have
 resting orders, or on rare rows (reset, tick change, resolution).
 
-Rows of either outcome token may build a market's book: ``mkt_i[m,
-MI_ROW_OUTCOME]`` picks which (recorded NO rows mirror YES rows, so applying
-both would count everything twice). A NO row at q is applied as the YES row
-at 1-q with the side flipped.
+Book rows of one outcome token build a market's book: ``mkt_i[m,
+MI_ROW_OUTCOME]`` picks which (the NO book mirrors the YES book, so applying
+both would count every level twice). Trade prints of *both* tokens drive the
+one book: the two tokens' prints are independent flow (a NO taker BUY at q
+is the match a YES taker SELL at 1-q would be), so a NO print at q advances
+queues and fills resting orders as the YES print at 1-q with the taker side
+flipped, exactly as the venue matches. A row with ``skip[r]`` set (a NO print
+mirroring a YES print of the same match, ``sim.marketdata.replay_rules``) is
+not applied; a print with taker side 0 or size 0 (unknown) touches nothing.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ def replay_rows(
     side,
     price,
     size,
+    skip,
     start: int,
     end: int,
     until_ns: int,
@@ -90,9 +96,12 @@ def replay_rows(
             continue  # connection rows carry no book
         m = a >> 1
         o = a & 1
-        if o != mkt_i[m, MI_ROW_OUTCOME]:
-            continue
         k = kind[r]
+        if k == _TRADE:
+            if skip[r] or side[r] == 0 or not size[r] > 0.0:
+                continue  # a mirrored print, or one whose taker side or size is unknown
+        elif o != mkt_i[m, MI_ROW_OUTCOME]:
+            continue
         if k == _LEVEL or k == _SNAP or k == _TRADE:
             i = int(price[r] * grid + 0.5)
             sd = side[r]

@@ -11,6 +11,7 @@ import datetime as dt
 import fnmatch
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import pyarrow.parquet as pq
 from sim.errors import ConfigError, DataValidationError
 from sim.marketdata.columns import EventColumns
 from sim.marketdata.markets import read_markets, write_markets
+from sim.marketdata.replay_rules import clamp_exchange_time, mirrored_trades, unknown_side_trades
 from sim.marketdata.schema import EVENT_SCHEMA, SCHEMA_VERSION
 from sim.marketdata.validate import table_to_columns, validate_columns
 from sim.types import MarketInfo
@@ -45,11 +47,19 @@ def asset_table(markets: list[MarketInfo]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class DayBatch:
-    """All events of one UTC day (of the selected markets), in replay order."""
+    """All events of one UTC day (of the selected markets), in replay order.
+
+    ``events`` has the replay rules applied (``sim.marketdata.replay_rules``):
+    exchange time never steps back for an asset. ``venue_skip`` marks the rows
+    the matching venue must not apply (NO prints mirroring a YES print; the
+    strategy still receives them). ``repairs`` counts what the rules changed.
+    """
 
     day: dt.date
     events: EventColumns
     files: tuple[Path, ...]
+    venue_skip: np.ndarray
+    repairs: dict[str, int]
 
 
 class Dataset:
@@ -62,6 +72,8 @@ class Dataset:
         self.assets = asset_table(markets)
         self.asset_index = {a: i for i, a in enumerate(self.assets)}
         self._by_condition = {m.condition_id: i for i, m in enumerate(markets)}
+        #: Repairs the replay rules made in the last ``iter_days`` (``DayBatch.repairs``).
+        self.repairs: Counter[str] = Counter()
 
     @classmethod
     def open(cls, path: str | Path) -> Dataset:
@@ -135,20 +147,26 @@ class Dataset:
 
         ``markets`` filters by condition id, event id or slug; a slug may be a
         glob pattern (``btc-updown-15m-*``). Rows of a day's files are
-        merged by (``ts_recv_ns``, ``seq``), ties kept in file order.
+        merged by (``ts_recv_ns``, ``seq``), ties kept in file order, and the
+        replay rules applied (``DayBatch``); ``self.repairs`` counts the repairs
+        of the days yielded so far.
         """
         wanted = self.select(markets)
         tick_state = self.initial_ticks()
         last_ex = np.full(len(self.assets), np.iinfo(np.int64).min, dtype=np.int64)
+        self.repairs = Counter()
         for day in self.days():
             if end is not None and day > end:
                 break
             files = self.day_files(day)
-            parts = [self.read_file(f, tick_state, last_ex) for f in files]
+            parts = [self.read_file(f, tick_state) for f in files]
             if start is not None and day < start:
+                for part in parts:  # exchange clocks carry over from earlier days too
+                    clamp_exchange_time(part, last_ex)
                 continue  # read anyway: tick sizes carry over from earlier days
             if not parts:
-                yield DayBatch(day, EventColumns.empty(self.assets), ())
+                empty = EventColumns.empty(self.assets)
+                yield DayBatch(day, empty, (), np.zeros(0, dtype=bool), {})
                 continue
             cols = EventColumns.concat(parts) if len(parts) > 1 else parts[0]
             if wanted is not None:
@@ -156,7 +174,16 @@ class Dataset:
                 cols = cols.take(np.flatnonzero(keep))
             if len(parts) > 1:
                 cols = cols.take(np.lexsort((cols.seq, cols.ts_recv_ns)))
-            yield DayBatch(day, cols, tuple(files))
+            skip = mirrored_trades(cols)  # on the exchange times as sent
+            cols, clamped = clamp_exchange_time(cols, last_ex)
+            repairs = {
+                "exchange_time_clamped": clamped,
+                "mirrored_trade": int(np.count_nonzero(skip)),
+                "trade_side_unknown": unknown_side_trades(cols),
+            }
+            repairs = {k: v for k, v in repairs.items() if v}
+            self.repairs.update(repairs)
+            yield DayBatch(day, cols, tuple(files), skip, repairs)
 
     def select(self, markets: list[str] | None) -> np.ndarray | None:
         """Boolean mask over ``markets`` for the given keys (None: no filter)."""

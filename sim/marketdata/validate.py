@@ -3,16 +3,21 @@
 Reasons (``DataValidationError.reason``): ``corrupt_file``, ``missing_column``,
 ``wrong_type``, ``null_value``, ``seq_not_increasing``, ``timestamp_backwards``,
 ``unknown_asset``, ``unknown_kind``, ``bad_side``, ``price_out_of_range``,
-``price_off_tick``, ``negative_size``, ``bad_tick_size``.
+``price_off_tick``, ``negative_size``, ``bad_tick_size``, ``implausible_timestamp``.
+Exchange time stepping back for an asset is not among them: it is repaired
+on replay (``sim.marketdata.replay_rules``) and counted.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pyarrow as pa
 
 from sim.errors import DataValidationError
 from sim.marketdata.columns import EventColumns
+from sim.marketdata.findings import Findings
 from sim.marketdata.schema import EVENT_SCHEMA, SIDE_ASK, SIDE_BID, SIDE_NONE, EventKind
 from sim.types import VALID_TICK_SIZES
 
@@ -22,6 +27,8 @@ _PRICED_KINDS = np.array(
 _SIDED_KINDS = _PRICED_KINDS
 _KNOWN_KINDS = np.array([int(k) for k in EventKind], dtype=np.uint8)
 _VALID_TICKS = np.array(VALID_TICK_SIZES)
+#: Exchange and receive time of one row more than this apart: a timestamp in the wrong unit.
+MAX_CLOCK_GAP_NS = 86_400 * 1_000_000_000
 
 
 def _fail(path: str, reason: str, detail: str, rows: np.ndarray | int | None) -> None:
@@ -111,70 +118,100 @@ def table_to_columns(
     )
 
 
+def _kind_name(k: int) -> str:
+    try:
+        return EventKind(k).name
+    except ValueError:
+        return str(k)
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.argmax(mask))
+
+
 def validate_columns(
     cols: EventColumns,
     path: str,
     tick_state: np.ndarray,
     last_exchange_ns: np.ndarray | None = None,
+    findings: Findings | None = None,
 ) -> None:
     """Check the rows of one file. ``tick_state`` (per asset) is read and advanced in place.
 
-    ``last_exchange_ns`` (per asset) carries the last exchange timestamp seen, so
-    the exchange clock can be checked across files of one stream; it is
-    advanced in place too.
+    Errors raise ``DataValidationError`` at the first one, unless ``findings``
+    collects them (``clobsim data check``), in which case every check runs and
+    each problem is counted. ``last_exchange_ns`` (per asset) carries the last
+    exchange timestamp seen, so exchange time stepping back is counted across
+    the files of one stream too; it is advanced in place. Exchange time
+    stepping back for an asset is not an error (Polymarket sends it: a ``book``
+    can trail the trade before it by tens of ms); it is counted as the repair
+    ``exchange_time_clamped`` when ``findings`` is given.
     """
+    out = findings if findings is not None else Findings(raise_errors=True)
     n = len(cols)
     if n == 0:
         return
     kind, side, price, size, asset = cols.kind, cols.side, cols.price, cols.size, cols.asset
 
-    bad = ~np.isin(kind, _KNOWN_KINDS)
-    if bad.any():
-        _fail(path, "unknown_kind", f"kind {int(kind[np.argmax(bad)])} is not an EventKind", bad)
+    def fail(reason: str, detail: str, mask: np.ndarray | int | None) -> None:
+        if mask is None or np.ndim(mask) == 0:
+            out.error(path, reason, detail, None if mask is None else int(mask))
+        else:
+            out.error(path, reason, detail, _first(mask), int(np.count_nonzero(mask)))
+
+    known = np.isin(kind, _KNOWN_KINDS)
+    if not known.all():
+        fail("unknown_kind", f"kind {int(kind[_first(~known)])} is not an EventKind", ~known)
     if n > 1:
-        bad = np.diff(cols.seq) <= 0
-        if bad.any():
-            r = int(np.argmax(bad)) + 1
-            _fail(path, "seq_not_increasing", f"seq {cols.seq[r]} after {cols.seq[r - 1]}", r)
-        bad = np.diff(cols.ts_recv_ns) < 0
-        if bad.any():
-            r = int(np.argmax(bad)) + 1
-            _fail(
-                path,
+        back = np.zeros(n, dtype=bool)
+        back[1:] = np.diff(cols.seq) <= 0
+        if back.any():
+            r = _first(back)
+            fail("seq_not_increasing", f"seq {cols.seq[r]} after {cols.seq[r - 1]}", back)
+        back[1:] = np.diff(cols.ts_recv_ns) < 0
+        back[0] = False
+        if back.any():
+            r = _first(back)
+            fail(
                 "timestamp_backwards",
                 f"ts_recv_ns {cols.ts_recv_ns[r]} is before the previous row's "
                 f"{cols.ts_recv_ns[r - 1]}",
-                r,
+                back,
             )
     no_asset = asset < 0
     bad = no_asset & (kind != EventKind.CONNECTION)
     if bad.any():
-        _fail(path, "unknown_asset", "row has an empty asset_id but is not a CONNECTION row", bad)
+        fail("unknown_asset", "row has an empty asset_id but is not a CONNECTION row", bad)
     sided = np.isin(kind, _SIDED_KINDS)
-    bad = sided & (side != SIDE_BID) & (side != SIDE_ASK)
-    bad |= (~sided) & (kind != EventKind.CONNECTION) & (side != SIDE_NONE)
+    is_trade = kind == EventKind.TRADE
+    bad = sided & (side != SIDE_BID) & (side != SIDE_ASK) & ~(is_trade & (side == SIDE_NONE))
+    bad |= known & (~sided) & (kind != EventKind.CONNECTION) & (side != SIDE_NONE)
     bad |= (kind == EventKind.CONNECTION) & (side != 0) & (side != 1)
     if bad.any():
-        r = int(np.argmax(bad))
-        _fail(
-            path,
-            "bad_side",
-            f"side {int(side[r])} is not valid for kind {EventKind(int(kind[r])).name}",
-            r,
-        )
+        r = _first(bad)
+        name = _kind_name(int(kind[r]))
+        fail("bad_side", f"side {int(side[r])} is not valid for kind {name}", bad)
     bad = ~(size >= 0)  # catches NaN too
     if bad.any():
-        _fail(path, "negative_size", f"size {size[np.argmax(bad)]} is negative or NaN", bad)
+        fail("negative_size", f"size {size[_first(bad)]} is negative or NaN", bad)
     priced = np.isin(kind, _PRICED_KINDS)
     bad = priced & ~((price > 0.0) & (price < 1.0))
     bad |= (kind == EventKind.RESOLVED) & (price != 0.0) & (price != 1.0)
     if bad.any():
-        r = int(np.argmax(bad))
-        _fail(
-            path,
+        r = _first(bad)
+        fail(
             "price_out_of_range",
-            f"price {price[r]} out of range for {EventKind(int(kind[r])).name}",
-            r,
+            f"price {price[r]} out of range for {_kind_name(int(kind[r]))}",
+            bad,
+        )
+    bad = (~no_asset) & (np.abs(cols.ts_recv_ns - cols.ts_exchange_ns) > MAX_CLOCK_GAP_NS)
+    if bad.any():
+        r = _first(bad)
+        fail(
+            "implausible_timestamp",
+            f"ts_exchange_ns {cols.ts_exchange_ns[r]} is more than a day from ts_recv_ns "
+            f"{cols.ts_recv_ns[r]} (a timestamp in seconds or microseconds?)",
+            bad,
         )
 
     is_tick = kind == EventKind.TICK_SIZE
@@ -183,12 +220,12 @@ def validate_columns(
             axis=1
         )
         if not ok.all():
-            r = int(np.flatnonzero(is_tick)[np.argmax(~ok)])
-            _fail(
-                path, "bad_tick_size", f"new tick size {price[r]} is not a Polymarket tick size", r
-            )
+            bad = np.zeros(n, dtype=bool)
+            bad[np.flatnonzero(is_tick)[~ok]] = True
+            r = _first(bad)
+            fail("bad_tick_size", f"new tick size {price[r]} is not a Polymarket tick size", bad)
 
-    # Per-asset checks: exchange time never goes back, prices sit on the tick in force.
+    # Per-asset checks: exchange time stepping back (a repair), prices on the tick in force.
     has_asset = ~no_asset
     rows = np.flatnonzero(has_asset)
     if len(rows) == 0:
@@ -201,21 +238,21 @@ def validate_columns(
     start[1:] = a_sorted[1:] != a_sorted[:-1]
 
     ts = cols.ts_exchange_ns[r_sorted]
-    back = np.zeros(len(r_sorted), dtype=bool)
-    back[1:] = (ts[1:] < ts[:-1]) & ~start[1:]
-    if last_exchange_ns is not None:
-        back |= start & (ts < last_exchange_ns[a_sorted])
-    if back.any():
-        r = int(r_sorted[np.argmax(back)])
-        _fail(
-            path,
-            "timestamp_backwards",
-            f"ts_exchange_ns {cols.ts_exchange_ns[r]} goes back for asset {cols.assets[asset[r]]}",
-            r,
-        )
+    if findings is not None:
+        running = _grouped_running_max(ts, start, a_sorted, last_exchange_ns)
+        back = ts < running
+        if back.any():
+            r = int(r_sorted[_first(back)])
+            out.repair(
+                "exchange_time_clamped",
+                int(np.count_nonzero(back)),
+                f"{path}, row {r}: ts_exchange_ns {cols.ts_exchange_ns[r]} is "
+                f"{(int(running[_first(back)]) - int(cols.ts_exchange_ns[r])) / 1e6:.0f} ms "
+                f"behind asset {cols.assets[asset[r]]}'s",
+            )
 
     k_sorted = kind[r_sorted]
-    tick_here = k_sorted == EventKind.TICK_SIZE
+    tick_here = (k_sorted == EventKind.TICK_SIZE) & np.isin(price[r_sorted], _VALID_TICKS)
     pos = np.arange(len(r_sorted))
     marker = np.where(tick_here | start, pos, -1)
     last = np.maximum.accumulate(marker)
@@ -226,17 +263,34 @@ def validate_columns(
     ticks = p / tick
     off = check & (np.abs(ticks - np.round(ticks)) > 1e-6)
     if off.any():
-        j = int(np.argmax(off))
+        j = _first(off)
         r = int(r_sorted[j])
-        _fail(
-            path,
+        bad = np.zeros(n, dtype=bool)
+        bad[r_sorted[off]] = True
+        fail(
             "price_off_tick",
             f"price {price[r]} is not on tick {tick[j]} of asset {cols.assets[asset[r]]}",
-            r,
+            bad,
         )
     # Advance the carried state: last tick and last exchange time per asset.
     end = np.ones(len(r_sorted), dtype=bool)
     end[:-1] = a_sorted[1:] != a_sorted[:-1]
     tick_state[a_sorted[end]] = tick[end]
     if last_exchange_ns is not None:
-        last_exchange_ns[a_sorted[end]] = ts[end]
+        np.maximum.at(last_exchange_ns, a_sorted, ts)
+
+
+def _grouped_running_max(
+    ts: np.ndarray, start: np.ndarray, group: np.ndarray, carried: np.ndarray | None
+) -> np.ndarray:
+    """For each element, the largest ``ts`` before it in its run (runs begin where ``start``
+    is set), seeded per run from ``carried[group]`` (the earlier files of the stream)."""
+    lowest = np.iinfo(np.int64).min
+    out = np.empty_like(ts)
+    bounds = np.append(np.flatnonzero(start), len(ts))
+    for s, e in itertools.pairwise(bounds):
+        seed = lowest if carried is None else int(carried[group[s]])
+        out[s] = seed
+        if e - s > 1:
+            out[s + 1 : e] = np.maximum(np.maximum.accumulate(ts[s : e - 1]), seed)
+    return out
