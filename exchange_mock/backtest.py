@@ -170,6 +170,10 @@ class Backtest:
                 "Seed": cfg.seed,
                 "Queue model": cfg.venue.queue_model,
                 "Venue cash [USDC]": round(venue.clob.cash_usdc, 6),
+                "Data repairs": ", ".join(
+                    f"{k} {v:,}" for k, v in sorted(venue.data_repairs.items())
+                )
+                or "none",
                 **extra,
             },
             error=engine.error,

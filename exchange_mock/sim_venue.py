@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import itertools
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -162,6 +163,8 @@ class SimVenue:
         self._batches: list[EventColumns] = []
         self._skips: list[np.ndarray] = []  # per batch: rows the matching venue does not apply
         self._book_source_set = np.zeros(len(self.clob.markets), dtype=bool)
+        #: what the replay rules repaired in the days loaded so far (``DayBatch.repairs``)
+        self.data_repairs: Counter[str] = Counter()
         self._batch_base = 0  # index of _batches[0] in the whole stream
         self._rows_dropped = 0
         self._more_days = True
@@ -197,6 +200,7 @@ class SimVenue:
                 self._choose_book_source(batch.events)
                 self._batches.append(batch.events)
                 self._skips.append(batch.venue_skip)
+                self.data_repairs.update(batch.repairs)
                 return True
         self._more_days = False
         return False

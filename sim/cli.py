@@ -121,6 +121,9 @@ def _print_summary(dataset: Path, csv: Path | None, quiet: bool) -> None:
         f"({result.days[0] if result.days else '-'} .. {result.days[-1] if result.days else '-'}), "
         f"{len(result.markets)} markets"
     )
+    if ds.repairs:
+        repaired = ", ".join(f"{k} {v:,}" for k, v in sorted(ds.repairs.items()))
+        console.print(f"replay repairs (data/README.md, Ordering and replay): {repaired}")
     console.print(series_table(result.markets))
     if len(result.groups):
         console.print(group_table(result.groups))
