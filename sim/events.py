@@ -51,16 +51,24 @@ class LevelChange:
 
 @dataclass(frozen=True, slots=True)
 class TradePrint:
-    """A trade on the venue (anyone's). ``side`` is the taker's side."""
+    """A trade on the venue (anyone's). ``side`` is the taker's side.
+
+    ``side`` and ``size`` are ``None`` when the venue did not say (both are
+    optional in Polymarket's ``last_trade_price``): such a print tells the price
+    a trade happened at, not which resting orders it took, so a replay must not
+    let it touch any resting order. ``transaction_hash`` is the on-chain
+    settlement transaction when the venue sends it (2026 captures), else ``""``.
+    """
 
     ts_exchange_ns: int
     ts_recv_ns: int
     asset_id: str
     market: str
-    side: Side
+    side: Side | None
     price: float
-    size: float
+    size: float | None
     fee_rate_bps: float = 0.0
+    transaction_hash: str = ""
 
 
 @dataclass(frozen=True, slots=True)

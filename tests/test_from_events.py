@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from sim.events import (
 )
 from sim.marketdata import Dataset, DatasetWriter, EventKind, asset_table, day_start_ns
 from sim.marketdata.columns import EventColumns
-from sim.marketdata.from_events import RowBuilder, rows_to_events
+from sim.marketdata.from_events import IGNORE_REASONS, RowBuilder, rows_to_events
 from sim.marketdata.schema import SIDE_ASK, SIDE_BID, SIDE_NONE
 from sim.types import VALID_TICK_SIZES, MarketInfo, Side
 
@@ -242,7 +243,9 @@ def events_st(draw: st.DrawFn) -> MarketEvent:
         )
     if kind == "trade":
         fee = float(draw(st.integers(0, 500)))
-        return TradePrint(ex, rv, asset, market, draw(side_st), draw(price_st), draw(size_st), fee)
+        side, size = draw(st.none() | side_st), draw(st.none() | size_st)
+        tx = draw(st.sampled_from(["", "0x1f32"]))
+        return TradePrint(ex, rv, asset, market, side, draw(price_st), size, fee, tx)
     if kind == "tick":
         old, new = draw(st.sampled_from(VALID_TICK_SIZES)), draw(st.sampled_from(VALID_TICK_SIZES))
         return TickSizeChange(ex, rv, asset, market, old, new)
@@ -276,7 +279,9 @@ def normalize(ev: MarketEvent) -> MarketEvent:
     if isinstance(ev, LevelChange):
         return dataclasses.replace(ev, best_bid=None, best_ask=None)
     if isinstance(ev, TradePrint):
-        return dataclasses.replace(ev, fee_rate_bps=0.0)
+        # a size of 0 is stored as "unknown" (0.0) and comes back as None
+        size = None if ev.size == 0.0 else ev.size
+        return dataclasses.replace(ev, size=size, fee_rate_bps=0.0, transaction_hash="")
     if isinstance(ev, ConnectionState):
         return dataclasses.replace(ev, reason="")
     return ev
@@ -310,3 +315,90 @@ def test_rows_match_events_and_reverse(events: list[MarketEvent], seq_start: int
     if separated(events):
         kept = [normalize(e) for e in events if not isinstance(e, BestBidAsk)]
         assert rows_to_events(cols, MARKETS) == kept
+
+
+# -- trades whose taker side or size the venue did not say -------------------------------------
+
+
+def test_unknown_trade_side_and_size_are_stored_as_zero_and_read_back_as_none() -> None:
+    b = RowBuilder(ASSETS)
+    b.append(TradePrint(1, 11, A_YES, MKT_A, None, 0.5, 3.0))
+    b.append(TradePrint(2, 12, A_YES, MKT_A, Side.SELL, 0.5, None))
+    b.append(TradePrint(3, 13, A_YES, MKT_A, None, 0.5, None, 0.0, "0x1f32"))
+    cols = b.build()
+    assert rows(cols) == [
+        (1, 11, 0, 0, EventKind.TRADE, SIDE_NONE, 0.5, 3.0),
+        (2, 12, 1, 0, EventKind.TRADE, SIDE_ASK, 0.5, 0.0),
+        (3, 13, 2, 0, EventKind.TRADE, SIDE_NONE, 0.5, 0.0),
+    ]
+    assert rows_to_events(cols, MARKETS) == [
+        TradePrint(1, 11, A_YES, MKT_A, None, 0.5, 3.0),
+        TradePrint(2, 12, A_YES, MKT_A, Side.SELL, 0.5, None),
+        TradePrint(3, 13, A_YES, MKT_A, None, 0.5, None),  # transaction_hash is not stored
+    ]
+
+
+def test_parsed_sideless_trade_goes_through_the_validating_writer(tmp_path: Path) -> None:
+    msg = {
+        "event_type": "last_trade_price",
+        "asset_id": A_YES,
+        "market": MKT_A,
+        "price": "0.45",
+        "timestamp": "1767312003017",
+    }
+    events = parse_market_frame(msg, T0 + 5)
+    b = RowBuilder(ASSETS)
+    b.extend(events)
+    cols = b.flush()
+    DatasetWriter(tmp_path / "ds", MARKETS, {}).write_day(DAY, "a", cols)
+    (batch,) = list(Dataset.open(tmp_path / "ds").iter_days())
+    (back,) = rows_to_events(batch.events, MARKETS)
+    assert (back.side, back.size, back.price) == (None, None, 0.45)
+
+
+# -- unknown markets and assets: skipped per event by extend, never per batch ------------------
+
+
+def test_extend_skips_unknown_assets_and_keeps_the_batch(caplog: pytest.LogCaptureFixture) -> None:
+    b = RowBuilder(ASSETS[:4])  # markets A and B only
+    batch = [
+        TradePrint(1, 1, A_YES, MKT_A, Side.BUY, 0.5, 1.0),
+        MarketResolved(2, 2, MKT_C, (C_YES, C_NO), C_NO),  # announced to every connection
+        LevelChange(3, 3, C_YES, MKT_C, Side.BUY, 0.4, 1.0),
+        BestBidAsk(4, 4, C_NO, MKT_C, 0.4, 0.5),
+        BookSnapshot(5, 5, C_YES, MKT_C, ((0.4, 2.0),), ()),
+        ConnectionState(6, 6, False, "closed"),
+        TradePrint(7, 7, B_NO, MKT_B, Side.SELL, 0.5, 2.0),
+    ]
+    with caplog.at_level(logging.WARNING, logger="sim.marketdata.from_events"):
+        assert b.extend(batch) == 3
+    assert [r[3:5] for r in rows(b.build())] == [
+        (0, EventKind.TRADE),
+        (-1, EventKind.CONNECTION),
+        (3, EventKind.TRADE),
+    ]
+    assert b.ignored == {"unknown_market": 1, "unknown_asset": 3}
+    assert set(b.ignored) <= IGNORE_REASONS
+    # one warning per distinct asset, however many events name it
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2
+    assert C_YES in warned[0] and "unknown_market" in warned[0]
+    assert C_NO in warned[1]
+    b.extend([LevelChange(8, 8, C_YES, MKT_C, Side.SELL, 0.6, 1.0)])
+    assert len(caplog.records) == 2 and b.ignored["unknown_asset"] == 4
+
+
+def test_extend_writes_the_known_asset_of_a_partly_known_resolution() -> None:
+    b = RowBuilder((*ASSETS[:4], C_YES))  # C's NO token is not in the table
+    assert b.extend([MarketResolved(2, 2, MKT_C, (C_YES, C_NO), C_NO)]) == 1
+    assert rows(b.build()) == [(2, 2, 0, 4, EventKind.RESOLVED, SIDE_NONE, 0.0, 0.0)]
+    assert b.ignored == {"unknown_asset": 1}
+
+
+def test_append_still_raises_for_an_unknown_asset() -> None:
+    b = RowBuilder(ASSETS[:4])
+    with pytest.raises(ValueError, match=C_YES):
+        b.append(MarketResolved(2, 2, MKT_C, (C_YES, C_NO), C_NO))
+    with pytest.raises(ValueError, match=C_NO):
+        b.append(BestBidAsk(3, 3, C_NO, MKT_C, None, None))
+    assert not b.ignored and len(b) == 0

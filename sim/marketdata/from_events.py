@@ -12,7 +12,9 @@ event                rows
                      first, then asks (``SIDE_ASK``) best first
 ``LevelChange``      one ``LEVEL_CHANGE`` (side from the book side, size the new
                      total at the level)
-``TradePrint``       one ``TRADE`` (side is the taker's)
+``TradePrint``       one ``TRADE`` (side is the taker's: ``SIDE_BID`` for BUY,
+                     ``SIDE_ASK`` for SELL, 0 when unknown (``side`` None);
+                     size 0.0 when unknown (``size`` None))
 ``TickSizeChange``   one ``TICK_SIZE`` (price = new tick, size = old tick, side 0)
 ``MarketResolved``   one ``RESOLVED`` per asset (price = payout 1.0/0.0, size 0)
 ``ConnectionState``  one ``CONNECTION`` (no asset, side 1 connected / 0
@@ -21,15 +23,39 @@ event                rows
                      and the venue's copy is only a cross-check
 ===================  ==========================================================
 
+A ``TRADE`` row with side 0 or size 0.0 is a print that says nothing about which
+resting orders it took: the validator accepts it and replay lets it touch no
+resting order. (A venue print of size exactly 0 is stored the same way; it could
+not have taken anything either.)
+
 ``rows_to_events`` is the reverse, for tests and replay. The format does not
 keep everything, so the reverse is lossy where the table says so: book ``hash``
 and ``tick_size``, ``LevelChange.best_bid``/``best_ask``, ``TradePrint.fee_rate_bps``
-and ``ConnectionState.reason`` come back as their defaults, and ``market`` is
-filled in only when the markets are given.
+and ``transaction_hash``, and ``ConnectionState.reason`` come back as their
+defaults, a ``TRADE`` row's side 0 and size 0.0 come back as ``None``, and
+``market`` is filled in only when the markets are given.
+
+Unknown assets. ``RowBuilder.append(event)`` raises ``ValueError`` for an event
+naming an asset that is not in the builder's asset table (and adds none of its
+rows). ``RowBuilder.extend(events)`` is what a recorder calls on a parsed frame,
+and there an unknown asset must not cost the batch: Polymarket sends
+``market_resolved`` to every connection, for markets nobody subscribed to. So
+``extend`` writes what it can and counts the rest in ``RowBuilder.ignored`` by
+reason (``IGNORE_REASONS``), logging a WARNING once per distinct asset:
+
+===================  ==========================================================
+``unknown_market``   a ``MarketResolved`` none of whose assets is in the table:
+                     skipped
+``unknown_asset``    any other event whose asset is not in the table: skipped;
+                     also each unknown asset of a ``MarketResolved`` that names
+                     known ones too (the known assets' rows are written)
+===================  ==========================================================
 """
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -50,7 +76,12 @@ from sim.marketdata.columns import EventColumns
 from sim.marketdata.schema import SIDE_ASK, SIDE_BID, SIDE_NONE, EventKind
 from sim.types import MarketInfo, Side
 
-__all__ = ["RowBuilder", "rows_to_events"]
+__all__ = ["IGNORE_REASONS", "RowBuilder", "rows_to_events"]
+
+logger = logging.getLogger(__name__)
+
+#: The reasons ``RowBuilder.ignored`` counts (module docstring).
+IGNORE_REASONS: frozenset[str] = frozenset({"unknown_market", "unknown_asset"})
 
 _BOOK_RESET = int(EventKind.BOOK_RESET)
 _SNAPSHOT_LEVEL = int(EventKind.SNAPSHOT_LEVEL)
@@ -59,6 +90,7 @@ _TRADE = int(EventKind.TRADE)
 _TICK_SIZE = int(EventKind.TICK_SIZE)
 _RESOLVED = int(EventKind.RESOLVED)
 _CONNECTION = int(EventKind.CONNECTION)
+_TRADE_SIDES: dict[int, Side] = {SIDE_BID: Side.BUY, SIDE_ASK: Side.SELL}  # SIDE_NONE: None
 
 
 class RowBuilder:
@@ -67,8 +99,10 @@ class RowBuilder:
     ``assets`` is the dataset's asset table (``sim.marketdata.asset_table``):
     rows store an asset's index in it. ``seq_start`` is the first ``seq``
     assigned; a recorder that ``flush``-es periodically keeps one increasing
-    ``seq`` across its files. An event whose asset is not in the table raises
-    ``ValueError`` naming the asset, before any of its rows is added.
+    ``seq`` across its files. ``append`` of an event whose asset is not in the
+    table raises ``ValueError`` naming the asset, before any of its rows is
+    added; ``extend`` skips it instead and counts it in ``ignored`` (module
+    docstring).
     """
 
     def __init__(self, assets: Sequence[str], seq_start: int = 0) -> None:
@@ -77,6 +111,8 @@ class RowBuilder:
         if len(self._index) != len(self.assets):
             raise ValueError("asset table has a duplicate asset id")
         self._next_seq = int(seq_start)
+        self.ignored: Counter[str] = Counter()
+        self._warned: set[str] = set()
         self._clear()
 
     def _clear(self) -> None:
@@ -171,9 +207,10 @@ class RowBuilder:
         return 1 + n
 
     def _trade(self, ev: TradePrint) -> int:
-        side = SIDE_BID if ev.side is Side.BUY else SIDE_ASK
+        side = SIDE_NONE if ev.side is None else int(ev.side)  # Side.BUY = SIDE_BID = 1
+        size = 0.0 if ev.size is None else ev.size
         a = self.asset_index(ev.asset_id)
-        self._row(ev.ts_exchange_ns, ev.ts_recv_ns, a, _TRADE, side, ev.price, ev.size)
+        self._row(ev.ts_exchange_ns, ev.ts_recv_ns, a, _TRADE, side, ev.price, size)
         return 1
 
     def _best_bid_ask(self, ev: BestBidAsk) -> int:
@@ -206,8 +243,55 @@ class RowBuilder:
         return 1
 
     def extend(self, events: Iterable[MarketEvent]) -> int:
-        """``append`` each event in order; return the total number of rows added."""
-        return sum(self.append(e) for e in events)
+        """``append`` each event in order; return the total number of rows added.
+
+        Unlike ``append``, an event naming an asset outside the table is skipped
+        and counted in ``ignored`` rather than raising (module docstring), so one
+        announcement about a market not recorded here never costs the batch.
+        """
+        added = 0
+        for ev in events:
+            if isinstance(ev, MarketResolved):
+                known = [a for a in ev.asset_ids if a in self._index]
+                unknown = [a for a in ev.asset_ids if a not in self._index]
+                if not unknown:
+                    added += self.append(ev)
+                    continue
+                if not known:
+                    self._ignore("unknown_market", ev.asset_ids, ev)
+                    continue
+                self._ignore("unknown_asset", unknown, ev)
+                a_idx = [self._index[a] for a in known]
+                for asset_id, a in zip(known, a_idx, strict=True):
+                    payout = ev.payout(asset_id)
+                    self._row(
+                        ev.ts_exchange_ns, ev.ts_recv_ns, a, _RESOLVED, SIDE_NONE, payout, 0.0
+                    )
+                added += len(known)
+                continue
+            asset_id = getattr(ev, "asset_id", None)
+            if asset_id is not None and asset_id not in self._index:
+                self._ignore("unknown_asset", (asset_id,), ev)
+                continue
+            added += self.append(ev)
+        return added
+
+    def _ignore(self, reason: str, asset_ids: Sequence[str], ev: MarketEvent) -> None:
+        if reason == "unknown_market":
+            self.ignored[reason] += 1
+        else:
+            self.ignored[reason] += len(asset_ids)
+        for asset_id in asset_ids:
+            if asset_id not in self._warned:
+                self._warned.add(asset_id)
+                logger.warning(
+                    "%s: asset %s is not in this builder's asset table (%d assets); "
+                    "its %s rows are not written (logged once per asset, counted in ignored)",
+                    reason,
+                    asset_id,
+                    len(self.assets),
+                    type(ev).__name__,
+                )
 
     def build(self) -> EventColumns:
         """The rows so far as ``EventColumns`` (the builder keeps them)."""
@@ -292,11 +376,14 @@ def rows_to_events(
             continue
         if k == _SNAPSHOT_LEVEL:
             raise ValueError(f"row {i}: SNAPSHOT_LEVEL without a BOOK_RESET before it")
-        if k == _LEVEL_CHANGE or k == _TRADE:  # same fields, two event types
-            event_type = LevelChange if k == _LEVEL_CHANGE else TradePrint
+        if k == _LEVEL_CHANGE:
             side_ = Side.BUY if side[i] == SIDE_BID else Side.SELL
-            out.append(event_type(ts_ex[i], ts_rv[i], assets[a], markets_by_index[a], side_,
-                                  price[i], size[i]))  # fmt: skip
+            out.append(LevelChange(ts_ex[i], ts_rv[i], assets[a], markets_by_index[a], side_,
+                                   price[i], size[i]))  # fmt: skip
+        elif k == _TRADE:  # side 0 / size 0.0: the venue did not say
+            trade_side = _TRADE_SIDES.get(side[i])
+            out.append(TradePrint(ts_ex[i], ts_rv[i], assets[a], markets_by_index[a], trade_side,
+                                  price[i], None if size[i] == 0.0 else size[i]))  # fmt: skip
         elif k == _TICK_SIZE:
             out.append(
                 TickSizeChange(
