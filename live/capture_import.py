@@ -145,7 +145,7 @@ class ImportReport:
             out.append(f"written: nothing ({self.markets} markets in the Gamma files)")
         out += _counter_lines("rejected messages", self.rejected)
         out += [f"  line {n}: {r}: {d}" for n, r, d in self.examples]
-        out += _counter_lines("repairs", self.notes)
+        out += _counter_lines("noted (kept as sent, or one entry dropped)", self.notes)
         out += [f"  line {n}: {r}: {d}" for n, r, d in self.note_examples]
         out += _counter_lines("ignored events", self.ignored)
         out += _counter_lines("capture issues", self.capture_issues)

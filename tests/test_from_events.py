@@ -370,7 +370,7 @@ def test_extend_skips_unknown_assets_and_keeps_the_batch(caplog: pytest.LogCaptu
         ConnectionState(6, 6, False, "closed"),
         TradePrint(7, 7, B_NO, MKT_B, Side.SELL, 0.5, 2.0),
     ]
-    with caplog.at_level(logging.WARNING, logger="sim.marketdata.from_events"):
+    with caplog.at_level(logging.INFO, logger="sim.marketdata.from_events"):
         assert b.extend(batch) == 3
     assert [r[3:5] for r in rows(b.build())] == [
         (0, EventKind.TRADE),

@@ -193,9 +193,7 @@ class SimBook:
                 raise ValueError("event asset table differs from this book's markets")
             self._checked_assets = assets  # the same table object is not compared again
 
-    def replay(
-        self, ev, start: int, end: int, until_ns: int, skip: np.ndarray
-    ) -> tuple[int, int]:
+    def replay(self, ev, start: int, end: int, until_ns: int, skip: np.ndarray) -> tuple[int, int]:
         """The hot path under ``apply_rows`` for callers that checked ``ev`` once
         (``check_assets``) and drain fills themselves, only after a ``STOP_FILL``:
         returns (next row, STOP_* code). ``skip`` as in ``apply_rows`` (required)."""

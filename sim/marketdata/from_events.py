@@ -284,7 +284,9 @@ class RowBuilder:
         for asset_id in asset_ids:
             if asset_id not in self._warned:
                 self._warned.add(asset_id)
-                logger.warning(
+                # INFO: Polymarket announces resolutions to every connection, so events of
+                # markets outside the table are normal traffic; they are counted either way
+                logger.info(
                     "%s: asset %s is not in this builder's asset table (%d assets); "
                     "its %s rows are not written (logged once per asset, counted in ignored)",
                     reason,
