@@ -3,7 +3,10 @@
 Two small datasets are generated once per module: a crypto one (one asset,
 two days, low intensity, several feed gaps) and an event one (standalone
 markets and neg-risk groups at full intensity for one day). The checks
-replay rows into tiny pure-Python books.
+replay rows into tiny pure-Python books and assert behaviour the calibration
+promises (issue 10): prints on one token, NO prints independent of YES
+prints, a book per token after each trade, books that may trail their trade
+by 28-37 ms, small and whole-share prints.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pytest
 from exchange_mock.synth import SynthConfig, SynthSummary, generate_dataset
 from sim.errors import ConfigError
 from sim.marketdata import Dataset, EventColumns, EventKind, day_start_ns
+from sim.marketdata.replay_rules import mirrored_trades
 
 RESET = int(EventKind.BOOK_RESET)
 SNAP = int(EventKind.SNAPSHOT_LEVEL)
@@ -37,7 +41,7 @@ CRYPTO = SynthConfig(
     window_minutes=15,
     neg_risk_groups=(),
     event_markets=0,
-    intensity=0.05,
+    intensity=0.02,
     feed_gaps_per_day=3.0,
 )
 EVENTS = SynthConfig(
@@ -124,8 +128,16 @@ class Row:
 
 
 def day_events(path: Path) -> Iterator[tuple[dt.date, EventColumns]]:
-    for batch in Dataset.open(path).iter_days():
-        yield batch.day, batch.events
+    """Each day's rows as the generator wrote them (exchange times not clamped), merged
+    in replay order."""
+    ds = Dataset.open(path)
+    ticks = ds.initial_ticks()
+    for day in ds.days():
+        parts = [ds.read_file(f, ticks) for f in ds.day_files(day)]
+        if not parts:
+            continue
+        cols = EventColumns.concat(parts)
+        yield day, cols.take(np.lexsort((cols.seq, cols.ts_recv_ns)))
 
 
 def market_rows(cols: EventColumns, market: int) -> list[Row]:
@@ -147,12 +159,25 @@ def market_rows(cols: EventColumns, market: int) -> list[Row]:
 
 
 def messages(rows: list[Row]) -> Iterator[list[Row]]:
-    """Consecutive rows sharing exchange and receive time: one venue message."""
+    """One venue message at a time: consecutive rows sharing exchange and receive time,
+    where a BOOK_RESET after another kind of row starts a new one (a ``book`` can be
+    received in the same nanosecond as the trade before it)."""
     start = 0
     for i in range(1, len(rows) + 1):
-        if i == len(rows) or (rows[i].ex, rows[i].recv) != (rows[start].ex, rows[start].recv):
+        if (
+            i == len(rows)
+            or (rows[i].ex, rows[i].recv) != (rows[start].ex, rows[start].recv)
+            or (rows[i].kind == RESET and rows[i - 1].kind != RESET)
+        ):
             yield rows[start:i]
             start = i
+
+
+def token_book(msg: list[Row]) -> int | None:
+    """The asset of a one-token ``book`` message (BOOK_RESET + its levels), else None."""
+    if msg[0].kind != RESET or any(r.kind != SNAP for r in msg[1:]):
+        return None
+    return msg[0].asset if all(r.asset == msg[0].asset for r in msg) else None
 
 
 _ROWS_CACHE: dict[Path, list[tuple[int, list[Row]]]] = {}
@@ -184,6 +209,7 @@ def all_market_rows(path: Path) -> list[tuple[int, list[Row]]]:
         ({"intensity": 0.0}, "intensity"),
         ({"intensity": float("nan")}, "intensity"),
         ({"feed_gaps_per_day": -1.0}, "feed_gaps_per_day"),
+        ({"exchange_time_backsteps": 1}, "exchange_time_backsteps"),
         ({"crypto_assets": ("btc",)}, "crypto_assets"),
         ({"crypto_assets": ("BTC", "BTC")}, "crypto_assets"),
         ({"seed": -1}, "seed"),
@@ -205,6 +231,7 @@ def test_config_is_keyword_only_with_documented_defaults() -> None:
     assert c.crypto_assets == ("BTC", "ETH") and c.window_minutes == 15
     assert c.neg_risk_groups == (4, 3) and c.event_markets == 2
     assert c.intensity == 1.0 and c.feed_gaps_per_day == 1.0
+    assert c.exchange_time_backsteps is True
     assert SynthConfig(window_minutes=60).window_label == "1h"
 
 
@@ -307,11 +334,12 @@ def test_market_metadata(crypto, events) -> None:
 # books
 # ---------------------------------------------------------------------------------------
 def test_yes_and_no_books_mirror_and_never_cross(crypto, events) -> None:
-    full_checks = 0
+    pair_checks = 0
     for path in (crypto[0], events[0]):
         for m, rows in all_market_rows(path):
             yes, no = Book(), Book()
-            for n, msg in enumerate(messages(rows)):
+            last_book: tuple[int, int] | None = None  # (asset, exchange time) of the last book
+            for msg in messages(rows):
                 for r in msg:
                     (yes if r.asset == 2 * m else no).apply(r.kind, r.side, r.price, r.size)
                     ay, an = yes.best_ask(), no.best_ask()
@@ -320,54 +348,126 @@ def test_yes_and_no_books_mirror_and_never_cross(crypto, events) -> None:
                     by, bn = yes.best_bid(), no.best_bid()
                     if by is not None and bn is not None:
                         assert by + bn <= 1.0 + 1e-9
-                # every YES row of a message has its NO mirror in the same message
+                # a price_change carries both tokens: every YES level row has its NO mirror
                 mirror = sorted(
-                    (r.kind, -r.side, round(1.0 - r.price, 6), r.size)
+                    (-r.side, round(1.0 - r.price, 6), r.size)
                     for r in msg
-                    if r.asset == 2 * m and r.kind in (SNAP, LC, TRADE)
+                    if r.asset == 2 * m and r.kind == LC
                 )
                 no_rows = sorted(
-                    (r.kind, r.side, round(r.price, 6), r.size)
+                    (r.side, round(r.price, 6), r.size)
                     for r in msg
-                    if r.asset == 2 * m + 1 and r.kind in (SNAP, LC, TRADE)
+                    if r.asset == 2 * m + 1 and r.kind == LC
                 )
                 assert mirror == no_rows
-                if n % 25 == 0 or msg[-1] is rows[-1]:
+                # the two books of one update are exact mirrors (issue 10)
+                asset = token_book(msg)
+                if asset is None:
+                    last_book = None
+                    continue
+                if last_book is not None and last_book == (asset ^ 1, msg[0].ex):
                     assert (no.bids, no.asks) == yes.mirrored()
-                    full_checks += 1
-    assert full_checks > 1000
+                    pair_checks += 1
+                last_book = (asset, msg[0].ex)
+    assert pair_checks > 1000
 
 
-def test_trades_deplete_the_levels_they_hit(crypto, events) -> None:
-    depleted = 0
+def test_each_print_is_one_token_and_no_prints_are_not_mirrors(crypto, events) -> None:
+    for path in (crypto[0], events[0]):
+        no_prints = yes_prints = 0
+        for _, cols in day_events(path):
+            trades = cols.kind == TRADE
+            no_prints += int(np.count_nonzero(trades & (cols.asset % 2 == 1)))
+            yes_prints += int(np.count_nonzero(trades & (cols.asset % 2 == 0)))
+            assert not mirrored_trades(cols).any()
+        assert no_prints > 100 and yes_prints > 100
+        assert 0.3 < no_prints / (no_prints + yes_prints) < 0.6
+        for _, rows in all_market_rows(path):
+            for msg in messages(rows):
+                assert len({r.asset for r in msg if r.kind == TRADE}) <= 1
+
+
+def test_trades_deplete_the_levels_they_hit_and_books_follow(crypto, events) -> None:
+    """A print takes an existing level of its token's book, no larger than the level;
+    the next books show that level reduced by the print, one book per token."""
+    checked = followed = trade_msgs = 0
     for path in (crypto[0], events[0]):
         for m, rows in all_market_rows(path):
             book = {2 * m: Book(), 2 * m + 1: Book()}
-            for msg in messages(rows):
-                for i, r in enumerate(msg):
-                    if r.kind == TRADE:
-                        assert r.size >= 5.0
-                        b = book[r.asset]
-                        level = (b.asks if r.side == 1 else b.bids).get(round(r.price, 6))
-                        assert level is not None and level >= r.size - 1e-9
-                        after = [
-                            x.size
-                            for x in msg[i + 1 :]
-                            if x.kind == LC
-                            and x.asset == r.asset
-                            and x.side == -r.side
-                            and abs(x.price - r.price) < 1e-9
-                        ]
-                        assert after and after[0] < level
-                        depleted += 1
-                    book[r.asset].apply(r.kind, r.side, r.price, r.size)
-    assert depleted > 1000
+            msgs = list(messages(rows))
+            for n, msg in enumerate(msgs):
+                prints = [r for r in msg if r.kind == TRADE]
+                expect: dict[tuple[int, float], float] = {}
+                # row by row: a maker message and a trade can share both timestamps
+                for r in msg:
+                    b = book[r.asset]
+                    if r.kind != TRADE:
+                        b.apply(r.kind, r.side, r.price, r.size)
+                        continue
+                    levels = b.asks if r.side == 1 else b.bids
+                    key = (r.asset, round(r.price, 6))
+                    level = expect.get(key, levels.get(key[1]))
+                    assert level is not None and level >= r.size - 1e-9
+                    expect[key] = level - r.size
+                if not prints or msg[-1].kind != TRADE:
+                    continue
+                trade_msgs += 1
+                after = msgs[n + 1 : n + 3]
+                tokens = [token_book(x) for x in after]
+                if sorted(t for t in tokens if t is not None) != [2 * m, 2 * m + 1]:
+                    continue  # lost in a feed gap, or after the window's feed closed
+                followed += 1
+                assert all(0 <= prints[0].ex - x[0].ex <= 37_000_000 for x in after)
+                for x in after:
+                    book[x[0].asset].apply(RESET, 0, 0.0, 0.0)
+                    for r in x[1:]:
+                        book[r.asset].apply(r.kind, r.side, r.price, r.size)
+                for (asset, price), left in expect.items():
+                    b = book[asset]
+                    side = b.asks if prints[0].side == 1 else b.bids
+                    assert side.get(price, 0.0) == pytest.approx(max(left, 0.0), abs=0.011)
+                    checked += 1
+    assert checked > 1000
+    assert followed > 0.95 * trade_msgs
+
+
+def test_print_sizes_include_small_whole_and_fractional_shares(crypto, events) -> None:
+    for path in (crypto[0], events[0]):
+        sizes = np.concatenate([cols.size[cols.kind == TRADE] for _, cols in day_events(path)])
+        whole = np.abs(sizes - np.rint(sizes)) < 1e-9
+        assert (sizes > 0).all()
+        assert 0.05 < np.mean(sizes < 5.0) < 0.3  # market orders and residuals (issue 10)
+        assert 0.4 < np.mean(whole) < 0.8  # most orders are in whole shares
+        assert np.median(sizes) < np.quantile(sizes, 0.9) / 3  # a long tail of large prints
+
+
+def test_books_can_trail_their_trade_and_the_knob_turns_it_off(crypto, tmp_path: Path) -> None:
+    """Exchange time steps back only on a book following a trade, by 28-37 ms."""
+    steps = 0
+    for _, rows in all_market_rows(crypto[0]):
+        top: dict[int, int] = {}
+        for r in rows:
+            if r.ex < top.get(r.asset, r.ex):
+                assert r.kind in (RESET, SNAP)
+                assert 28_000_000 <= top[r.asset] - r.ex <= 37_000_000
+                steps += r.kind == RESET
+            top[r.asset] = max(top.get(r.asset, r.ex), r.ex)
+    assert steps > 10
+    off = dataclasses.replace(
+        CRYPTO, days=1, feed_gaps_per_day=0.0, exchange_time_backsteps=False
+    )
+    out = tmp_path / "off"
+    generate_dataset(off, out)
+    for _, cols in day_events(out):
+        for a in np.unique(cols.asset[cols.asset >= 0]).tolist():
+            assert np.all(np.diff(cols.ts_exchange_ns[cols.asset == a]) >= 0)
 
 
 def test_windows_open_at_050_051(crypto) -> None:
     path, _ = crypto
     ds = Dataset.open(path)
     opened = 0
+    near_occupied: list[float] = []
     for _, cols in day_events(path):
         for m in np.unique(cols.asset[cols.asset >= 0] // 2).tolist():
             rows = market_rows(cols, m)
@@ -382,10 +482,14 @@ def test_windows_open_at_050_051(crypto) -> None:
                 if r.asset == 2 * m:
                     yes.apply(r.kind, r.side, r.price, r.size)
             assert (yes.best_bid(), yes.best_ask()) == (0.5, 0.51)
-            assert 20 <= len(yes.bids) <= 80 and 20 <= len(yes.asks) <= 80
+            assert 10 <= len(yes.bids) <= 80 and 10 <= len(yes.asks) <= 80
+            # dense near the top (stats 2.1), thinning further out
+            near = [round(0.5 - 0.01 * d, 2) in yes.bids for d in range(1, 11)]
+            near_occupied.append(np.mean(near))
             assert 5_000 <= yes.bids[0.01] <= 20_000 and 5_000 <= yes.asks[0.99] <= 20_000
             opened += 1
     assert opened > 150
+    assert np.mean(near_occupied) > 0.8
 
 
 def test_tick_switches_only_beyond_096_004_and_one_way(crypto) -> None:
@@ -541,10 +645,10 @@ def test_event_markets_have_quiet_hours(events) -> None:
 
 def test_event_market_volume_is_in_range(events) -> None:
     path, _ = events
-    trade_msgs: dict[int, set[tuple[int, int]]] = {}
+    trade_msgs: dict[int, set[tuple[int, int, int]]] = {}
     for m, rows in all_market_rows(path):
         trade_msgs.setdefault(m, set()).update(
-            (r.ex, r.recv) for r in rows if r.kind == TRADE and r.asset == 2 * m
+            (r.asset, r.ex, r.recv) for r in rows if r.kind == TRADE
         )
     counts = [len(v) for v in trade_msgs.values()]
     assert len(counts) == 9

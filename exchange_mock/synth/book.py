@@ -5,17 +5,24 @@ One simulation unit is one or more binary markets simulated together (a
 crypto window, a standalone event market, or all outcomes of a neg-risk
 group, which must share a clock because an arbitrageur trades across them).
 Each market has ONE book, kept in YES prices on a 0.001 grid (index 1..999;
-a 0.01 tick uses multiples of 10). Every change is written twice: the YES row
-and its NO mirror (a YES bid at p size s is a NO ask at 1-p size s; a YES
-taker BUY at p is a NO taker SELL at 1-p), so ask(YES) + ask(NO) = 1 + spread
-and, row by row, never below 1 (market-statistics.md section 4).
+a 0.01 tick uses multiples of 10). The NO book is its exact mirror (a YES
+bid at p size s is a NO ask at 1-p size s), so every level change is written
+twice, the YES row and its NO mirror in the same ``price_change`` message,
+and ask(YES) + ask(NO) = 1 + spread, row by row never below 1
+(market-statistics.md section 4).
 
-Per event the kernel does one of:
+Per event the kernel does one of (sources: ``README.md`` of this package):
 
-- **taker trade**: hits the best opposite level and walks further levels if
-  it is larger; writes the TRADE rows, then the depleted levels' LEVEL_CHANGE
-  rows in the same message (stats 1.1 sizes: lognormal notional, median
-  $8-10, mean ~$29, 5-share floor, 20-30 % round share counts);
+- **taker order**: on ONE token, the NO token 47 % of the time (issue 10:
+  NO prints are independent flow, never a mirror of a YES print). A NO taker
+  BUY at q is the YES-book SELL at 1-q, so it takes the YES bid at 1-q (= the
+  NO ask at q); a NO SELL takes the YES ask. The order hits the best opposite
+  level and walks further levels if it is larger, one TRADE row per level, on
+  the token traded; the levels are depleted, and then each token gets a
+  ``book`` message (a full snapshot: BOOK_RESET + SNAPSHOT_LEVEL rows), as
+  Polymarket sends after every trade, instead of level changes. Sizes: 13 %
+  small orders (0.5-5 shares), the rest 5 + lognormal shares, about two
+  thirds whole shares (issue 10 size figures);
 - **maker message**: re-quotes toward the target mid (fair value through a
   1-5 s AR(1) lag plus +-1-2 ticks of noise, stats 3.1), cancelling stale
   levels and improving inside the spread, or else resizes, adds or cancels a
@@ -31,11 +38,18 @@ below 1 buys every outcome's best ask until the sum is back at or above 1 (stats
 executable gaps appear across neg-risk outcome sets, not within a market).
 
 Timestamps: exchange time is whole milliseconds (venue timestamps are ms
-strings) and never goes back within a unit; receive time adds a lognormal
-latency (p50 9 ms, p95 37 ms: the collector latency of stats 5) and is made
-non-decreasing. A message whose receive time falls in a feed gap, or whose
-exchange time is before the gap's end while it would arrive after the gap's
-start, is lost: the book still changes, the rows are not written.
+strings) and never goes back within a unit, with one exception Polymarket
+shows: the ``book`` after a trade carries a timestamp 28-37 ms *before* the
+trade's, for 0.4 % of trades (issue 10: 10-15 times per 15 minutes in a BTC
+window; ``P_BACKSTEP``, 0 turns it off). Receive time adds a lognormal
+latency (p50 125 ms, issue 10; p95 300 ms [A]) whose log drifts as an AR(1)
+in time, and is made non-decreasing per unit, as one ordered feed
+(TCP) delivers it. The two ``book`` messages of one trade leave a few ms
+apart, now and then up to 1.7 s apart (issue 10); the feed delivers in order,
+so a late one holds back the messages behind it. A message whose receive time
+falls in a feed gap, or whose exchange time is before the gap's end while it
+would arrive after the gap's start, is lost: the book still changes, the rows
+are not written.
 """
 
 from __future__ import annotations
@@ -64,10 +78,23 @@ _TICK = 5
 _BID = 1
 _ASK = -1
 
-# --- receive latency (stats 5: collector latency p50 9 ms, p95 37 ms) ----------------------
-LAT_MU = math.log(9e6)
-LAT_SIGMA = math.log(37.0 / 9.0) / 1.6448536269514722
+# --- receive latency (issue 10: recv - exchange p50 120-130 ms; the tail is [A]) ----------
+LAT_P50_NS = 125e6
+LAT_P95_NS = 300e6
+LAT_MU = math.log(LAT_P50_NS)
+LAT_SIGMA = math.log(LAT_P95_NS / LAT_P50_NS) / 1.6448536269514722
 LAT_MAX_NS = 2_000_000_000
+
+# --- the ``book`` messages after a trade (issue 10) ---------------------------------------
+#: The first book leaves this long (mean, exponential) after the trade print [A].
+BOOK_GAP_NS = 2_000_000
+#: The second token's book follows the first after an exponential few ms [A] ...
+BOOK_SKEW_NS = 3_000_000
+#: ... or, for this share of trades, 0.1-1.7 s later (issue 10: up to 1.7 s apart).
+BOOK_SKEW_LONG_PROB = 0.01
+BOOK_SKEW_LONG_S = (0.1, 1.7)
+#: How far a trailing book's timestamp is before its trade's, ms (issue 10: 28-37 ms).
+BACKSTEP_MS = (28, 37)
 
 # --- per-market parameters P[m, :] (filled by shape.py) ----------------------------------
 P_TOP_MED = 0  # median size of the best level, shares
@@ -81,11 +108,11 @@ P_POW2_LO = 7  # smallest and largest exponent of those sizes
 P_POW2_HI = 8
 P_BOUND_LO = 9  # bound layer (0.01/0.99 or 0.001/0.999) size range, log-uniform
 P_BOUND_HI = 10
-P_NOTIONAL_MED = 11  # taker notional, USDC, lognormal
-P_NOTIONAL_SIG = 12
-P_ROUND_PROB = 13  # share of trades with a round share count
+P_SIZE_MED = 11  # taker order of 5+ shares: 5 + lognormal(median, sigma) shares
+P_SIZE_SIG = 12
+P_ROUND_PROB = 13  # share of whole-share orders at a round count (5, 10, 20, 50, ...)
 P_SPREAD1 = 14  # probability of a 1-tick spread regime
-P_SPREAD2 = 15  # probability of a 1- or 2-tick regime (the rest is 3 ticks)
+P_SPREAD_EXTRA = 15  # otherwise 2 ticks + a geometric number of ticks with this mean
 P_SPREAD_TAU = 16  # mean seconds between spread-regime changes
 P_LAG_TAU = 17  # AR(1) lag of the quoted mid behind fair value, seconds
 P_NOISE_TAU = 18  # correlation time of the quote noise, seconds
@@ -99,7 +126,16 @@ P_JUMP_CENTS = 25  # fair-value move within 1 s, in cents, that counts as a jump
 P_MAX_WALK = 26  # price levels a taker walks at most
 P_ARB_DELAY = 27  # median seconds before the arbitrageur acts on a gap
 P_REFILL = 28  # mean seconds before makers refill a best level a taker emptied
-N_PARAMS = 29
+P_SMALL_PROB = 29  # share of taker orders under 5 shares (market orders, residuals)
+P_SMALL_LO = 30  # those are log-uniform on [P_SMALL_LO, 5) shares
+P_WHOLE_PROB = 31  # share of 5+ share orders that are whole shares
+P_SMALL_WHOLE = 32  # share of small orders that are whole shares (1-4)
+P_NO_SHARE = 33  # share of taker orders on the NO token
+P_BACKSTEP = 34  # chance the books after a trade carry a timestamp before the trade's
+P_FAR_OCC = 35  # at a 0.01 tick: occupancy of far cents off the 5-cent points
+P_WHALE_PROB = 36  # share of 5+ share orders drawn from the large-order tail
+P_WHALE_MED = 37  # its median, shares (lognormal, sigma 1)
+N_PARAMS = 38
 
 # --- per-market state F[m, :] (float) and S[m, :] (int) ---------------------------------
 F_LAG = 0  # lagged fair value (probability)
@@ -135,7 +171,15 @@ LAT_TAU_S = 1.0
 _NICE = np.array(
     [m * 10.0**e for e in range(5) for m in (1, 1.5, 2, 2.5, 3, 4, 5, 7.5) if m * 10**e >= 5]
 )
+#: Polymarket's minimum limit order (stats 5): makers never quote less.
 _MIN_SHARES = 5.0
+#: The largest taker order, shares [A].
+_MAX_ORDER = 50_000.0
+#: The widest spread regime, ticks.
+_SPREAD_MAX = 8
+#: Rows one event can write per book at most: a snapshot of both tokens (2 x (1 + 998
+#: levels)), prints and a tick change.
+_BOOK_ROWS_MAX = 4100
 
 
 class RowBlock(NamedTuple):
@@ -185,17 +229,27 @@ def _ex(U, t_ns):
 
 
 @njit(cache=True)
-def _open(gen, U, V, ex, gaps, recv_limit):
-    """Receive time of a message, or -1 if the recorder does not get it.
+def _latency(gen, U, V, ex):
+    """Feed latency of a message sent at ``ex``, ns.
 
-    The latency is lognormal (p50 9 ms, p95 37 ms) with its log following an
-    AR(1) in time (``LAT_TAU_S``), then made non-decreasing.
+    Lognormal (p50 125 ms, p95 300 ms) with its log following an AR(1) in
+    time (``LAT_TAU_S``): messages close together see the same network.
     """
     rho = math.exp(-(ex - U[U_LAT_AT]) / (LAT_TAU_S * 1e9)) if U[U_LAT_AT] > 0 else 0.0
     U[U_LAT_AT] = ex
     V[V_LAT] = rho * V[V_LAT] + math.sqrt(1.0 - rho * rho) * gen.standard_normal()
-    lat = math.exp(LAT_MU + LAT_SIGMA * V[V_LAT])
-    recv = ex + min(int(lat), LAT_MAX_NS)
+    return min(int(math.exp(LAT_MU + LAT_SIGMA * V[V_LAT])), LAT_MAX_NS)
+
+
+@njit(cache=True)
+def _open(gen, U, V, ex, gaps, recv_limit):
+    """Receive time of a message sent at ``ex``, or -1 if the recorder does not get it."""
+    return _deliver(U, ex, ex + _latency(gen, U, V, ex), gaps, recv_limit)
+
+
+@njit(cache=True)
+def _deliver(U, ex, recv, gaps, recv_limit):
+    """``recv`` made non-decreasing (one ordered feed), or -1 if the message is lost."""
     if recv < U[U_PREV_RECV]:
         recv = U[U_PREV_RECV]
     if recv >= recv_limit:
@@ -214,8 +268,9 @@ def _lognormal(gen, med, sig):
 
 @njit(cache=True)
 def _level_size(gen, med, sig):
-    """A level size: lognormal, 2 decimals like venue sizes, never below 5 shares."""
-    v = round(_lognormal(gen, med, sig), 2)
+    """A maker quote: lognormal whole shares [A], never below 5 (partial fills
+    leave the fractions seen in real books)."""
+    v = float(round(_lognormal(gen, med, sig)))
     return v if v >= _MIN_SHARES else _MIN_SHARES
 
 
@@ -235,14 +290,17 @@ def _bound_size(gen, P, m):
 
 
 @njit(cache=True)
-def _occupancy(idx, k):
+def _occupancy(P, m, idx, k):
     """Chance a price point far from the top holds a level (stats 2.1).
 
-    At a 0.01 tick nearly every cent is quoted (Fed: 67 bid levels over 80
-    points); at 0.001 the far levels cluster on whole cents (NT: 45 of 76).
+    At a 0.01 tick the 5-cent points are quoted 3 times in 4, the other cents
+    with ``P_FAR_OCC``: 0.75 in event markets (Fed: 67 bid levels over 80
+    points), less in crypto windows, whose far levels thin to one every 5-10
+    ticks (stats 2.1 "further out"). At 0.001 the far levels cluster on whole
+    cents (NT: 45 of 76).
     """
     if k >= 10:
-        return 0.75
+        return 0.75 if idx % 50 == 0 else P[m, P_FAR_OCC]
     if idx % 10 == 0:
         return 0.75
     if idx % 5 == 0:
@@ -252,12 +310,14 @@ def _occupancy(idx, k):
 
 @njit(cache=True)
 def _spread_regime(gen, P, m):
-    u = gen.random()
-    if u < P[m, P_SPREAD1]:
+    """Spread the makers aim for, ticks: 1 with ``P_SPREAD1``, else 2 + geometric extra."""
+    if gen.random() < P[m, P_SPREAD1]:
         return 1
-    if u < P[m, P_SPREAD2]:
+    mu = P[m, P_SPREAD_EXTRA]
+    if mu <= 0.0:
         return 2
-    return 3
+    extra = int(math.log(1.0 - gen.random()) / math.log(mu / (1.0 + mu)))
+    return min(2 + extra, _SPREAD_MAX)
 
 
 @njit(cache=True)
@@ -289,24 +349,38 @@ def _ask_above(ask, m, start):
 
 
 @njit(cache=True)
-def _set_bid(bid, S, m, idx, size, oi, of, pos, ex, recv, ya):
+def _put_bid(bid, S, m, idx, size):
+    """Change a bid level (no row: the caller reports it)."""
     bid[m, idx] = size
     if size > 0.0:
         if idx > S[m, I_BID]:
             S[m, I_BID] = idx
     elif idx == S[m, I_BID]:
         S[m, I_BID] = _bid_below(bid, m, idx - 1)
-    return _pair(oi, of, pos, ex, recv, ya, _LC, _BID, idx, size)
 
 
 @njit(cache=True)
-def _set_ask(ask, S, m, idx, size, oi, of, pos, ex, recv, ya):
+def _put_ask(ask, S, m, idx, size):
+    """Change an ask level (no row: the caller reports it)."""
     ask[m, idx] = size
     if size > 0.0:
         if idx < S[m, I_ASK]:
             S[m, I_ASK] = idx
     elif idx == S[m, I_ASK]:
         S[m, I_ASK] = _ask_above(ask, m, idx + 1)
+
+
+@njit(cache=True)
+def _set_bid(bid, S, m, idx, size, oi, of, pos, ex, recv, ya):
+    """A maker's bid change: the level, then its ``price_change`` rows (YES and NO)."""
+    _put_bid(bid, S, m, idx, size)
+    return _pair(oi, of, pos, ex, recv, ya, _LC, _BID, idx, size)
+
+
+@njit(cache=True)
+def _set_ask(ask, S, m, idx, size, oi, of, pos, ex, recv, ya):
+    """A maker's ask change: the level, then its ``price_change`` rows (YES and NO)."""
+    _put_ask(ask, S, m, idx, size)
     return _pair(oi, of, pos, ex, recv, ya, _LC, _ASK, idx, size)
 
 
@@ -359,7 +433,7 @@ def _build(gen, P, F, S, bid, ask, m):
         elif d <= NEAR:
             if gen.random() < 0.9:
                 bid[m, idx] = _level_size(gen, P[m, P_NEAR_MED], P[m, P_NEAR_SIG])
-        elif gen.random() < _occupancy(idx, k):
+        elif gen.random() < _occupancy(P, m, idx, k):
             bid[m, idx] = _far_size(gen, P, m)
     for idx in range(ad, 1000, k):
         d = (idx - ad) // k
@@ -370,7 +444,7 @@ def _build(gen, P, F, S, bid, ask, m):
         elif d <= NEAR:
             if gen.random() < 0.9:
                 ask[m, idx] = _level_size(gen, P[m, P_NEAR_MED], P[m, P_NEAR_SIG])
-        elif gen.random() < _occupancy(idx, k):
+        elif gen.random() < _occupancy(P, m, idx, k):
             ask[m, idx] = _far_size(gen, P, m)
     S[m, I_BID] = bd
     S[m, I_ASK] = ad
@@ -405,69 +479,136 @@ def _snapshot(bid, ask, m, ya, oi, of, pos, ex, recv):
     return pos
 
 
+@njit(cache=True)
+def _token_book(bid, ask, m, ya, no, oi, of, pos, ex, recv):
+    """One token's ``book`` message: BOOK_RESET, then bids ascending and asks
+    descending (worst first, as Polymarket lists them); the NO book mirrored."""
+    if no:
+        a = ya + 1
+        pos = _row(oi, of, pos, ex, recv, a, _RESET, 0, 0.0, 0.0)
+        for i in range(999, 0, -1):
+            if ask[m, i] > 0.0:
+                pos = _row(oi, of, pos, ex, recv, a, _SNAP, _BID, (1000 - i) / 1000.0, ask[m, i])
+        for i in range(1, 1000):
+            if bid[m, i] > 0.0:
+                pos = _row(oi, of, pos, ex, recv, a, _SNAP, _ASK, (1000 - i) / 1000.0, bid[m, i])
+        return pos
+    pos = _row(oi, of, pos, ex, recv, ya, _RESET, 0, 0.0, 0.0)
+    for i in range(1, 1000):
+        if bid[m, i] > 0.0:
+            pos = _row(oi, of, pos, ex, recv, ya, _SNAP, _BID, i / 1000.0, bid[m, i])
+    for i in range(999, 0, -1):
+        if ask[m, i] > 0.0:
+            pos = _row(oi, of, pos, ex, recv, ya, _SNAP, _ASK, i / 1000.0, ask[m, i])
+    return pos
+
+
+@njit(cache=True)
+def _trade_books(gen, P, bid, ask, m, ya, U, V, ex, gaps, recv_limit, oi, of, pos):
+    """The ``book`` of each token that Polymarket sends after a trade (issue 10).
+
+    Both carry the trade's exchange time, or, with ``P_BACKSTEP``, one 28-37
+    ms before it (the data layer replays each asset at its running maximum).
+    They leave in random order, the second a few ms after the first and now
+    and then up to 1.7 s after it; the feed delivers in order, so a late book
+    holds back what follows. Each is lost on its own in a feed gap.
+    """
+    bex = ex
+    if P[m, P_BACKSTEP] > 0.0 and gen.random() < P[m, P_BACKSTEP]:
+        bex = ex - gen.integers(BACKSTEP_MS[0], BACKSTEP_MS[1] + 1) * _MS
+    first_no = gen.random() < 0.5
+    sent = ex + _latency(gen, U, V, ex) + int(gen.standard_exponential() * BOOK_GAP_NS)
+    recv = _deliver(U, ex, sent, gaps, recv_limit)
+    if recv >= 0:
+        pos = _token_book(bid, ask, m, ya, first_no, oi, of, pos, bex, recv)
+        sent = recv
+    if gen.random() < BOOK_SKEW_LONG_PROB:
+        sent += int(gen.uniform(BOOK_SKEW_LONG_S[0], BOOK_SKEW_LONG_S[1]) * 1e9)
+    else:
+        sent += int(gen.standard_exponential() * BOOK_SKEW_NS)
+    recv = _deliver(U, ex, sent, gaps, recv_limit)
+    if recv >= 0:
+        pos = _token_book(bid, ask, m, ya, not first_no, oi, of, pos, bex, recv)
+    return pos
+
+
 # ======================================================================================
 # events
 # ======================================================================================
 @njit(cache=True)
+def _order_shares(gen, P, m):
+    """A taker order's size, shares (issue 10: p10/p50/p90 about 3 / 7-20 / 75,
+    12-14 % under 5 shares, 55-69 % whole shares)."""
+    if gen.random() < P[m, P_SMALL_PROB]:
+        lo = math.log(P[m, P_SMALL_LO])
+        s = math.exp(lo + (math.log(_MIN_SHARES) - lo) * gen.random())
+        if gen.random() < P[m, P_SMALL_WHOLE]:
+            return float(max(1, int(s)))
+        return max(0.01, round(s, 2))
+    if gen.random() < P[m, P_WHALE_PROB]:
+        s = _lognormal(gen, P[m, P_WHALE_MED], 1.0)
+    else:
+        s = _lognormal(gen, P[m, P_SIZE_MED], P[m, P_SIZE_SIG])
+    s = min(_MIN_SHARES + s, _MAX_ORDER)
+    if gen.random() < P[m, P_WHOLE_PROB]:
+        if gen.random() < P[m, P_ROUND_PROB]:
+            return _nice(s)
+        return float(round(s))
+    return round(s, 2)
+
+
+@njit(cache=True)
 def _taker(gen, P, F, S, bid, ask, m, ya, U, V, t, gaps, recv_limit, oi, of, pos):
-    """One taker order: TRADE rows for each level filled, then the depletions."""
+    """One taker order on one token: its TRADE rows, the depleted levels, the books."""
     b = S[m, I_BID]
     a = S[m, I_ASK]
     if b == 0 and a == 1000:
         return pos
     k = S[m, I_TICK]
     lean = (_target(F, S, m) - 0.5 * (a + b)) / (1.5 * k)
+    # buy: the order takes the YES asks (a YES BUY, or a NO SELL)
     buy = gen.random() < 0.5 + P[m, P_INFORMED] * math.tanh(lean)
     if buy and a == 1000:
         buy = False
     elif not buy and b == 0:
         buy = True
+    on_no = gen.random() < P[m, P_NO_SHARE]
+    shares = _order_shares(gen, P, m)
     top = a if buy else b
-    p_yes = top / 1000.0
-    p_token = p_yes if gen.random() < 0.5 else 1.0 - p_yes
-    shares = _lognormal(gen, P[m, P_NOTIONAL_MED], P[m, P_NOTIONAL_SIG]) / p_token
-    shares = _nice(shares) if gen.random() < P[m, P_ROUND_PROB] else round(shares, 2)
-    if shares < _MIN_SHARES:
-        shares = _MIN_SHARES
     max_walk = int(P[m, P_MAX_WALK])
     limit = top + 10 * k if buy else top - 10 * k
+    asset = ya + 1 if on_no else ya
     side = _BID if buy else _ASK
+    if on_no:
+        side = -side  # a NO taker SELL at 1 - p is the YES BUY at p, and vice versa
     ex = _ex(U, t)
     recv = _open(gen, U, V, ex, gaps, recv_limit)
-    # pass 1: trade prints (the book is not touched yet)
     remaining = shares
     idx = top
     n = 0
-    while n < max_walk and remaining >= _MIN_SHARES:
+    while n < max_walk and remaining >= 0.005:
         lvl = ask[m, idx] if buy else bid[m, idx]
-        fill = min(remaining, lvl)
-        if lvl - fill < _MIN_SHARES:
-            fill = lvl  # the residual below the minimum order goes with it
-        pos = _pair(oi, of, pos, ex, recv, ya, _TRADE, side, idx, fill)
-        remaining -= fill
-        n += 1
-        idx = _ask_above(ask, m, idx + 1) if buy else _bid_below(bid, m, idx - 1)
-        if (buy and (idx >= 1000 or idx > limit)) or (not buy and (idx <= 0 or idx < limit)):
-            break
-    # pass 2: the same walk again, writing each level's new size
-    remaining = shares
-    idx = top
-    for _ in range(n):
-        lvl = ask[m, idx] if buy else bid[m, idx]
-        fill = min(remaining, lvl)
-        if lvl - fill < _MIN_SHARES:
-            fill = lvl
+        fill = round(min(remaining, lvl), 2)
+        if recv >= 0:
+            price = (1000 - idx) / 1000.0 if on_no else idx / 1000.0
+            pos = _row(oi, of, pos, ex, recv, asset, _TRADE, side, price, fill)
         remaining -= fill
         left = round(lvl - fill, 2)
+        if left < 0.01:
+            left = 0.0
         nxt = _ask_above(ask, m, idx + 1) if buy else _bid_below(bid, m, idx - 1)
         if buy:
-            pos = _set_ask(ask, S, m, idx, left, oi, of, pos, ex, recv, ya)
+            _put_ask(ask, S, m, idx, left)
         else:
-            pos = _set_bid(bid, S, m, idx, left, oi, of, pos, ex, recv, ya)
+            _put_bid(bid, S, m, idx, left)
+        n += 1
         idx = nxt
+        if (buy and (idx >= 1000 or idx > limit)) or (not buy and (idx <= 0 or idx < limit)):
+            break
     emptied = (S[m, I_ASK] != top) if buy else (S[m, I_BID] != top)
     if emptied and S[m, I_REFILL_AT] == NONE_NS:
         S[m, I_REFILL_AT] = t + int(gen.standard_exponential() * P[m, P_REFILL] * 1e9)
+    pos = _trade_books(gen, P, bid, ask, m, ya, U, V, ex, gaps, recv_limit, oi, of, pos)
     return _after(gen, P, S, bid, ask, m, ya, U, V, ex, gaps, recv_limit, oi, of, pos)
 
 
@@ -500,6 +641,14 @@ def _maker(gen, P, F, S, bid, ask, m, ya, U, V, t, gaps, recv_limit, oi, of, pos
             if na < a:
                 size = _level_size(gen, P[m, P_TOP_MED], P[m, P_TOP_SIG])
                 pos = _set_ask(ask, S, m, na, size, oi, of, pos, ex, recv, ya)
+        # the quotes move together: a side left inside the spread regime steps back one level
+        b = S[m, I_BID]
+        a = S[m, I_ASK]
+        if b > 0 and a < 1000 and a - b < ad - bd:
+            if a < ad and _ask_above(ask, m, a + 1) < 1000:
+                pos = _set_ask(ask, S, m, a, 0.0, oi, of, pos, ex, recv, ya)
+            elif b > bd and _bid_below(bid, m, b - 1) > 0:
+                pos = _set_bid(bid, S, m, b, 0.0, oi, of, pos, ex, recv, ya)
         return _after(gen, P, S, bid, ask, m, ya, U, V, ex, gaps, recv_limit, oi, of, pos)
     return _touch(gen, P, S, bid, ask, m, ya, U, V, t, bd, ad, gaps, recv_limit, oi, of, pos)
 
@@ -523,8 +672,9 @@ def _touch(gen, P, S, bid, ask, m, ya, U, V, t, bd, ad, gaps, recv_limit, oi, of
     best = b if on_bid else a
     book = bid if on_bid else ask
     sign = -1 if on_bid else 1
-    # r < 0.55 (and no step back): the best level is resized, after this chain
-    if r < 0.08 and b > 0 and a < 1000 and a - b < ad - bd:
+    # r < 0.55 (and no step back): the best level is resized, after this chain;
+    # half the touches of a book narrower than its spread regime step back
+    if r < 0.5 and b > 0 and a < 1000 and a - b < ad - bd:
         # the spread regime is wider than the book: the top level steps back
         behind = _bid_below(bid, m, b - 1) if on_bid else _ask_above(ask, m, a + 1)
         if 0 < behind < 1000:
@@ -547,7 +697,7 @@ def _touch(gen, P, S, bid, ask, m, ya, U, V, t, bd, ad, gaps, recv_limit, oi, of
             else:
                 tgt = _level_size(gen, P[m, P_NEAR_MED], P[m, P_NEAR_SIG])
                 idx = cand
-                size = round(cur + gen.uniform(0.2, 1.0) * (tgt - cur), 2)
+                size = round(cur + float(round(gen.uniform(0.2, 1.0) * (tgt - cur))), 2)
     elif 0.88 <= r < 0.995:
         # far out: a random point on the tick grid beyond the near zone
         if on_bid:
@@ -558,7 +708,7 @@ def _touch(gen, P, S, bid, ask, m, ya, U, V, t, bd, ad, gaps, recv_limit, oi, of
             hi_i = S[m, I_BOUND_HI] - k
         if hi_i >= lo_i:
             cand = lo_i + k * gen.integers(0, (hi_i - lo_i) // k + 1)
-            w = _occupancy(cand, k)
+            w = _occupancy(P, m, cand, k)
             cur = book[m, cand]
             if cur == 0.0:
                 if gen.random() < w:
@@ -585,7 +735,7 @@ def _touch(gen, P, S, bid, ask, m, ya, U, V, t, bd, ad, gaps, recv_limit, oi, of
         idx = best
         cur = book[m, idx]
         tgt = _level_size(gen, P[m, P_TOP_MED], P[m, P_TOP_SIG])
-        size = round(cur + gen.uniform(0.2, 1.0) * (tgt - cur), 2)
+        size = round(cur + float(round(gen.uniform(0.2, 1.0) * (tgt - cur))), 2)
     if 0.0 < size < _MIN_SHARES:
         size = _MIN_SHARES
     if size == book[m, idx]:
@@ -631,13 +781,15 @@ def _ask_sum(S, n):
 
 
 @njit(cache=True)
-def _arbitrage(gen, P, F, S, ask, ya_arr, U, V, t, gaps, recv_limit, oi, of, pos):
+def _arbitrage(gen, P, F, S, bid, ask, ya_arr, U, V, t, gaps, recv_limit, oi, of, pos):
     """Buy every outcome's best ask while the asks sum below 1 (neg-risk convert)."""
     n = S.shape[0]
     ex = _ex(U, t)
     for _ in range(50):
         if _ask_sum(S, n) >= 1000:
             break
+        if pos + n * _BOOK_ROWS_MAX + 400 > oi.shape[1]:
+            return -1
         q = 1e300
         for m in range(n):
             lvl = ask[m, S[m, I_ASK]]
@@ -647,11 +799,15 @@ def _arbitrage(gen, P, F, S, ask, ya_arr, U, V, t, gaps, recv_limit, oi, of, pos
             a = S[m, I_ASK]
             lvl = ask[m, a]
             fill = min(q, lvl)
-            if lvl - fill < _MIN_SHARES:
-                fill = lvl
             recv = _open(gen, U, V, ex, gaps, recv_limit)
-            pos = _pair(oi, of, pos, ex, recv, ya_arr[m], _TRADE, _BID, a, fill)
-            pos = _set_ask(ask, S, m, a, round(lvl - fill, 2), oi, of, pos, ex, recv, ya_arr[m])
+            if recv >= 0:
+                pos = _row(oi, of, pos, ex, recv, ya_arr[m], _TRADE, _BID, a / 1000.0, fill)
+            left = round(lvl - fill, 2)
+            _put_ask(ask, S, m, a, left if left >= 0.01 else 0.0)
+        for m in range(n):
+            pos = _trade_books(
+                gen, P, bid, ask, m, ya_arr[m], U, V, ex, gaps, recv_limit, oi, of, pos
+            )
     # the makers learn from being picked off: no outcome is quoted below its lagged fair value
     for m in range(n):
         if F[m, F_NOISE] < 0.0:
@@ -688,7 +844,7 @@ def _scheduled(
     """
     cap = oi.shape[1]
     n_books = S.shape[0]
-    slack = n_books * 4100 + 400
+    slack = n_books * _BOOK_ROWS_MAX + 400
     while True:
         t_gap = NONE_NS
         if gj < gaps.shape[0] and gaps[gj, 1] < t_stop:
@@ -731,7 +887,11 @@ def _scheduled(
                 pos,
             )
         else:
-            pos = _arbitrage(gen, P, F, S, ask, ya_arr, U, V, t_arb, gaps, recv_limit, oi, of, pos)
+            pos = _arbitrage(
+                gen, P, F, S, bid, ask, ya_arr, U, V, t_arb, gaps, recv_limit, oi, of, pos
+            )
+            if pos < 0:
+                return -1, gj
 
 
 # ======================================================================================
@@ -773,7 +933,7 @@ def simulate(
     n_books = fair.shape[0]
     steps = fair.shape[1]
     cap = oi.shape[1]
-    slack = n_books * 4100 + 400
+    slack = n_books * _BOOK_ROWS_MAX + 400
     step_s = step_ns / 1e9
     t_stop = t0_ns + steps * step_ns
     pos = 0
@@ -957,8 +1117,11 @@ class BookUnit:
         lam_lc = np.ascontiguousarray(np.atleast_2d(lam_lc), dtype=np.float64)
         gaps = np.ascontiguousarray(gaps, dtype=np.int64).reshape(-1, 2)
         n = len(self.params)
-        expected = float((lam_trade.sum() * 3.0 + lam_lc.sum() * 2.5) * step_ns / 1e9)
-        cap = int(expected * 1.5) + (n * 4100 + 400) * (len(gaps) + 3) + 4096
+        # a trade writes its prints and one book per token; a maker message ~2.5 rows
+        levels = max(int(np.count_nonzero(self.bid) + np.count_nonzero(self.ask)) // n, 150)
+        per_trade = 2.0 * (levels + 1) + 3.0
+        expected = float((lam_trade.sum() * per_trade + lam_lc.sum() * 2.5) * step_ns / 1e9)
+        cap = int(expected * 1.3) + (n * _BOOK_ROWS_MAX + 400) * (len(gaps) + 3) + 4096
         while True:
             saved = (
                 self.gen.bit_generator.state,

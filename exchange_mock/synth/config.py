@@ -38,6 +38,11 @@ class SynthConfig:
     - ``feed_gaps_per_day``: mean recorder disconnects per day (5-60 s each;
       stats 5 "Feed gaps"); the integer part happens every day, the fraction
       with that probability.
+    - ``exchange_time_backsteps``: the ``book`` after 0.4 % of trades carries a
+      timestamp 28-37 ms before the trade's, as Polymarket sends it (issue 10),
+      so an asset's exchange time steps back now and then (the data layer
+      replays it at its running maximum). False: exchange time never steps
+      back, for consumers that require it.
     """
 
     start_date: dt.date = dt.date(2026, 11, 2)
@@ -49,6 +54,7 @@ class SynthConfig:
     event_markets: int = 2
     intensity: float = 1.0
     feed_gaps_per_day: float = 1.0
+    exchange_time_backsteps: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.start_date, dt.date) or isinstance(self.start_date, dt.datetime):
@@ -82,6 +88,10 @@ class SynthConfig:
         _int_in("event_markets", self.event_markets, 0, 1000)
         _float_in("intensity", self.intensity, 0.0, 100.0, low_open=True)
         _float_in("feed_gaps_per_day", self.feed_gaps_per_day, 0.0, 1000.0)
+        if not isinstance(self.exchange_time_backsteps, bool):
+            raise ConfigError(
+                "exchange_time_backsteps", f"{self.exchange_time_backsteps!r} is not true or false"
+            )
         if not self.crypto_assets and not self.neg_risk_groups and self.event_markets == 0:
             raise ConfigError(
                 "crypto_assets", "no markets: give crypto_assets, neg_risk_groups or event_markets"

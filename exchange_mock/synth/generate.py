@@ -42,7 +42,7 @@ from rich.progress import (
 )
 
 from exchange_mock.synth import paths, rates, shape
-from exchange_mock.synth.book import BookUnit, RowBlock
+from exchange_mock.synth.book import P_BACKSTEP, BookUnit, RowBlock
 from exchange_mock.synth.config import SynthConfig
 from exchange_mock.synth.feed import FEED_NAME, NS_PER_DAY, connection_rows, day_gaps
 from exchange_mock.synth.markets import CryptoWindow, EventGroup, Plan, plan_markets
@@ -127,8 +127,11 @@ class _EventUnit:
         g = self.gen
         self.walk = paths.LogitWalk.start(g, np.array(group.probs))
         params = np.stack([shape.event_params(g, group.tick) for _ in range(n)])
+        if not config.exchange_time_backsteps:
+            params[:, P_BACKSTEP] = 0.0
         lo, hi = rates.EVENT_TRADES_PER_DAY
-        self.trades_per_day = np.exp(g.uniform(math.log(lo), math.log(hi), size=n))
+        prints = np.exp(g.uniform(math.log(lo), math.log(hi), size=n))
+        self.trades_per_day = prints / rates.PRINTS_PER_ORDER
         self.lc_per_trade = g.uniform(*rates.LC_PER_TRADE, size=n)
         ticks = np.full(n, round(group.tick * 1000))
         yes = 2 * np.array(group.market_indexes)
@@ -180,7 +183,9 @@ def _window_rows(
     )
     sd_step = under.sigma(d) * math.sqrt(_WINDOW_STEP_S / 60.0)
     fair = paths.updown_fair(path[first : first + stride + 1], sd_step)
-    params = shape.crypto_params(g)
+    params = shape.crypto_params(g, w.symbol)
+    if not config.exchange_time_backsteps:
+        params[P_BACKSTEP] = 0.0
     trades = rates.window_trade_count(
         under.activity(d), under.trade_share, config.window_minutes, config.intensity, g
     )

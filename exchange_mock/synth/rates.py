@@ -1,18 +1,21 @@
 """Message rates: how many trades and level changes, and when.
 
 A book's events are a Poisson process whose rate is given on the path grid as
-``lam_trade`` (taker trades per second) and ``lam_lc`` (maker level-change
-messages per second). Every trade also sends one depletion message, so level
-changes arrive at ``1 + LC_PER_TRADE`` = 2.5-3.5 x the trade rate: the
-"price_change 2-4 x trades" of market-statistics.md section 1.1.
+``lam_trade`` (taker orders per second) and ``lam_lc`` (maker level-change
+messages per second). A trade is followed by a ``book`` message per token,
+not by level changes (Polymarket sends ``book`` "when there is a trade that
+affects the book"), so maker messages arrive at ``LC_PER_TRADE`` = 2-4 x the
+trade rate: the "price_change 2-4 x trades" of market-statistics.md 1.1.
 
-Counts at intensity 1.0:
+Counts at intensity 1.0 (sources in this package's ``README.md``):
 
-- **BTC up/down**: 400-600 trades per window-minute (2,000-3,000 per 5-minute
-  window = 2,104-2,850 measured, stats 1.1; 15-minute windows 3 x that,
-  6,000-9,000, stats 7), busier on high-volatility days.
+- **BTC up/down**: trade prints (both tokens together) per second of the
+  window: 3.0-4.0 in 15-minute windows (issue 10: 3.5/s in a real capture),
+  7.0-9.5 in 5-minute windows (stats 1.1: 2,104-2,850 prints per window),
+  interpolated log-log between the two lengths and flat outside them [A];
+  busier on high-volatility days.
 - **Other crypto assets**: 0.2-0.4 x BTC (stats 6 [A]).
-- **Event markets**: 100-1,500 trades a day (stats 1.1: 24 h volumes of
+- **Event markets**: 100-1,500 prints a day (stats 1.1: 24 h volumes of
   $6k-$38k at about $30 a trade; stats 7), shaped by a UTC hour-of-day profile
   and multiplied 10-100 x for 1-10 minutes after a news jump (stats 3.2 [A]).
 
@@ -38,8 +41,13 @@ ASSET_TRADE_SHARE: dict[str, float] = {
     "HYPE": 0.25,
     "ZEC": 0.2,
 }
-#: BTC trades per window-minute on the calmest and busiest day.
-BTC_TRADES_PER_MIN = (400.0, 600.0)
+#: BTC trade prints per second (both tokens) on the calmest and the busiest day, by
+#: window length in minutes (issue 10: 3.5/s in 15-minute windows, +-15 % [A];
+#: stats 1.1: 7.0 / 9.5 per second in 5-minute windows on 07-24 / 06-08).
+BTC_PRINTS_PER_S: dict[int, tuple[float, float]] = {5: (7.0, 9.5), 15: (3.0, 4.0)}
+#: Prints per taker order: an order that walks several levels prints once per level
+#: (measured on the calibrated set: 1.03-1.05).
+PRINTS_PER_ORDER = 1.09
 #: Window-to-window spread of the trade count (lognormal sigma) [A].
 WINDOW_COUNT_SIGMA = 0.25
 #: Baseline of the |dp/dt| weighting, per second: the mean 1-s |dp| of the
@@ -49,10 +57,9 @@ WINDOW_COUNT_SIGMA = 0.25
 SPEED_BASELINE = 0.01
 #: |dp/dt| above this (per second) adds nothing more: caps the last-second spikes.
 SPEED_CAP = 0.06
-#: Passive (maker) level-change messages per trade; plus the depletion message
-#: of each trade this gives the 2-4 x of stats 1.1.
-LC_PER_TRADE = (1.5, 2.5)
-#: Event-market trades per day, log-uniform (stats 7: 100-1,500).
+#: Maker level-change messages per taker order (stats 1.1 [A]: price_change 2-4 x trades).
+LC_PER_TRADE = (2.0, 4.0)
+#: Event-market prints per day, log-uniform (stats 7: 100-1,500).
 EVENT_TRADES_PER_DAY = (100.0, 1500.0)
 #: Day-to-day spread of an event market's trade count (lognormal sigma) [A].
 EVENT_DAY_SIGMA = 0.3
@@ -99,14 +106,33 @@ def trade_share(symbol: str, g: np.random.Generator) -> float:
     return ASSET_TRADE_SHARE.get(symbol, float(g.uniform(0.2, 0.4)))
 
 
+def btc_prints_per_s(minutes: int, activity: float) -> float:
+    """BTC prints per second in a window of ``minutes`` on a day of ``activity`` (0..1).
+
+    Log-log interpolation between the measured window lengths, flat outside them.
+    """
+    known = sorted(BTC_PRINTS_PER_S)
+    x = min(max(minutes, known[0]), known[-1])
+    lo_m = max(k for k in known if k <= x)
+    hi_m = min(k for k in known if k >= x)
+
+    def at(m: int) -> float:
+        lo, hi = BTC_PRINTS_PER_S[m]
+        return lo + (hi - lo) * activity
+
+    if lo_m == hi_m:
+        return at(lo_m)
+    w = math.log(x / lo_m) / math.log(hi_m / lo_m)
+    return math.exp((1.0 - w) * math.log(at(lo_m)) + w * math.log(at(hi_m)))
+
+
 def window_trade_count(
     activity: float, share: float, minutes: int, intensity: float, g: np.random.Generator
 ) -> float:
-    """Expected trades in one up/down window."""
-    lo, hi = BTC_TRADES_PER_MIN
-    per_min = (lo + (hi - lo) * activity) * share
+    """Expected taker orders in one up/down window."""
+    prints = btc_prints_per_s(minutes, activity) * share * minutes * 60.0
     spread = math.exp(WINDOW_COUNT_SIGMA * g.standard_normal() - 0.5 * WINDOW_COUNT_SIGMA**2)
-    return per_min * minutes * spread * intensity
+    return prints / PRINTS_PER_ORDER * spread * intensity
 
 
 def window_rates(
