@@ -443,6 +443,8 @@ def fmt(key: str, value: object) -> str:
         return f"{v:,.0f} ms" if v >= 10 else f"{v:.1f} ms"
     if key == "markets":
         return f"{int(v):,}"
+    if 0 < abs(v) < 0.1:
+        return f"{v:.2g}"
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
 
 

@@ -128,3 +128,33 @@ def test_iter_days_streams_one_day_at_a_time_and_filters_markets(tmp_path: Path)
     for b in got:
         assert b.events.asset.tolist() == [2]
         assert b.events.price.tolist() == [0.123]
+
+
+@given(st.lists(row, min_size=1, max_size=200), st.sampled_from(["test-market-0", "test-market-1"]))
+def test_a_market_filter_reads_only_files_holding_that_market(rows: list[tuple], key: str) -> None:
+    """Filtered days equal the unfiltered days with other markets' rows removed, and a
+    file holding only other markets is never read (only its asset column is probed)."""
+    events = build_stream(rows)
+    market_of_row = np.where(events.asset < 0, -1, events.asset // 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = DatasetWriter(Path(tmp), MARKETS)
+        for m in (-1, 0, 1):
+            part = events.take(np.flatnonzero(market_of_row == m))
+            if len(part):
+                writer.write_day(DAY, f"m{m + 1}", part)
+        ds = Dataset.open(tmp)
+        read: list[str] = []
+        real_read = ds.read_file
+
+        def spy(path: Path, *args: object, **kwargs: object) -> EventColumns:
+            read.append(path.name)
+            return real_read(path, *args, **kwargs)
+
+        ds.read_file = spy  # type: ignore[method-assign]
+        wanted = int(key[-1])
+        got = next(ds.iter_days(markets=[key])).events
+    everything = events.take(np.lexsort((events.seq, events.ts_recv_ns)))
+    keep = (everything.asset < 0) | (everything.asset // 2 == wanted)
+    assert got.equals(everything.take(np.flatnonzero(keep)))
+    other = f"market=m{2 - wanted}.parquet"
+    assert other not in read

@@ -453,9 +453,7 @@ def test_books_can_trail_their_trade_and_the_knob_turns_it_off(crypto, tmp_path:
                 steps += r.kind == RESET
             top[r.asset] = max(top.get(r.asset, r.ex), r.ex)
     assert steps > 10
-    off = dataclasses.replace(
-        CRYPTO, days=1, feed_gaps_per_day=0.0, exchange_time_backsteps=False
-    )
+    off = dataclasses.replace(CRYPTO, days=1, feed_gaps_per_day=0.0, exchange_time_backsteps=False)
     out = tmp_path / "off"
     generate_dataset(off, out)
     for _, cols in day_events(out):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim.errors import ConfigError, DataValidationError
@@ -146,7 +147,9 @@ class Dataset:
         """Yield one ``DayBatch`` per day in ``[start, end]`` (inclusive), in order.
 
         ``markets`` filters by condition id, event id or slug; a slug may be a
-        glob pattern (``btc-updown-15m-*``). Rows of a day's files are
+        glob pattern (``btc-updown-15m-*``); a file holding none of those
+        markets (and no connection row) is not read at all, so its errors
+        surface only unfiltered or in ``clobsim data check``. Rows of a day's files are
         merged by (``ts_recv_ns``, ``seq``), ties kept in file order, and the
         replay rules applied (``DayBatch``); ``self.repairs`` counts the repairs
         of the days yielded so far.
@@ -158,8 +161,15 @@ class Dataset:
         for day in self.days():
             if end is not None and day > end:
                 break
-            files = self.day_files(day)
-            parts = [self.read_file(f, tick_state) for f in files]
+            files = [f for f in self.day_files(day) if self._holds_wanted(f, wanted)]
+            parts = []
+            for f in files:
+                part = self.read_file(f, tick_state)
+                if wanted is not None:
+                    keep = (part.asset < 0) | wanted[np.maximum(part.asset, 0) // 2]
+                    if not keep.all():
+                        part = part.take(np.flatnonzero(keep))
+                parts.append(part)
             if start is not None and day < start:
                 for part in parts:  # exchange clocks carry over from earlier days too
                     clamp_exchange_time(part, last_ex)
@@ -169,10 +179,8 @@ class Dataset:
                 yield DayBatch(day, empty, (), np.zeros(0, dtype=bool), {})
                 continue
             cols = EventColumns.concat(parts) if len(parts) > 1 else parts[0]
-            if wanted is not None:
-                keep = (cols.asset < 0) | wanted[np.maximum(cols.asset, 0) // 2]
-                cols = cols.take(np.flatnonzero(keep))
-            if len(parts) > 1:
+            del parts
+            if len(files) > 1:
                 cols = cols.take(np.lexsort((cols.seq, cols.ts_recv_ns)))
             skip = mirrored_trades(cols)  # on the exchange times as sent
             cols, clamped = clamp_exchange_time(cols, last_ex)
@@ -184,6 +192,29 @@ class Dataset:
             repairs = {k: v for k, v in repairs.items() if v}
             self.repairs.update(repairs)
             yield DayBatch(day, cols, tuple(files), skip, repairs)
+
+    def _holds_wanted(self, path: Path, wanted: np.ndarray | None) -> bool:
+        """False if the file holds no row of a wanted market and no connection row.
+
+        Only its ``asset_id`` column is read (dictionary-encoded: a few KB), so
+        a backtest of one series never reads, validates or holds the rows of the
+        others. An unreadable file is kept: reading it reports the error.
+        """
+        if wanted is None:
+            return True
+        try:
+            col = pq.read_table(path, columns=["asset_id"]).column("asset_id").combine_chunks()
+        except (OSError, pa.ArrowException, KeyError):
+            return True
+        if pa.types.is_dictionary(col.type):
+            present = set(col.dictionary.to_pylist()) if len(col) else set()
+        else:
+            present = set(pc.unique(col).to_pylist())
+        for a in present:
+            i = self.asset_index.get(a)
+            if a == "" or i is None or wanted[i // 2]:
+                return True  # a connection row, a wanted market, or an error to report
+        return False
 
     def select(self, markets: list[str] | None) -> np.ndarray | None:
         """Boolean mask over ``markets`` for the given keys (None: no filter)."""
