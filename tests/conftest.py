@@ -10,6 +10,10 @@ from hypothesis import HealthCheck, settings
 from sim.types import MarketInfo
 from tests.helpers import make_market
 
+# The suite never shares replay-ready days with a developer's cache (sim.marketdata.day_cache);
+# the tests of the cache switch it on for themselves.
+os.environ["CLOBSIM_DAY_CACHE"] = "off"
+
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

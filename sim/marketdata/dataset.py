@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from sim.errors import ConfigError, DataValidationError
 from sim.marketdata.columns import EventColumns
+from sim.marketdata.day_cache import CachedDay, DayCache
 from sim.marketdata.markets import read_markets, write_markets
 from sim.marketdata.replay_rules import clamp_exchange_time, mirrored_trades, unknown_side_trades
 from sim.marketdata.schema import EVENT_SCHEMA, SCHEMA_VERSION
@@ -72,6 +73,8 @@ class Dataset:
         self.meta = meta
         self.assets = asset_table(markets)
         self.asset_index = {a: i for i, a in enumerate(self.assets)}
+        #: Replay-ready days from earlier reads (``sim.marketdata.day_cache``); None: off.
+        self.day_cache: DayCache | None = DayCache.from_env()
         self._by_condition = {m.condition_id: i for i, m in enumerate(markets)}
         #: Repairs the replay rules made in the last ``iter_days`` (``DayBatch.repairs``).
         self.repairs: Counter[str] = Counter()
@@ -162,6 +165,18 @@ class Dataset:
             if end is not None and day > end:
                 break
             files = [f for f in self.day_files(day) if self._holds_wanted(f, wanted)]
+            # days before ``start`` are read too: tick sizes and exchange clocks carry over
+            before = start is not None and day < start
+            cache = self.day_cache if files else None
+            key = cache.key(self.root, files, wanted, tick_state, last_ex) if cache else ""
+            hit = cache.load(key, self.assets) if cache else None
+            if hit is not None:
+                tick_state[:] = hit.tick_state
+                last_ex[:] = hit.last_exchange_ns
+                if not before:
+                    self.repairs.update(hit.repairs)
+                    yield DayBatch(day, hit.events, tuple(files), hit.venue_skip, hit.repairs)
+                continue
             parts = []
             for f in files:
                 part = self.read_file(f, tick_state)
@@ -170,13 +185,10 @@ class Dataset:
                     if not keep.all():
                         part = part.take(np.flatnonzero(keep))
                 parts.append(part)
-            if start is not None and day < start:
-                for part in parts:  # exchange clocks carry over from earlier days too
-                    clamp_exchange_time(part, last_ex)
-                continue  # read anyway: tick sizes carry over from earlier days
             if not parts:
-                empty = EventColumns.empty(self.assets)
-                yield DayBatch(day, empty, (), np.zeros(0, dtype=bool), {})
+                if not before:
+                    empty = EventColumns.empty(self.assets)
+                    yield DayBatch(day, empty, (), np.zeros(0, dtype=bool), {})
                 continue
             cols = EventColumns.concat(parts) if len(parts) > 1 else parts[0]
             del parts
@@ -190,8 +202,11 @@ class Dataset:
                 "trade_side_unknown": unknown_side_trades(cols),
             }
             repairs = {k: v for k, v in repairs.items() if v}
-            self.repairs.update(repairs)
-            yield DayBatch(day, cols, tuple(files), skip, repairs)
+            if cache is not None:
+                cache.store(key, CachedDay(cols, skip, repairs, tick_state.copy(), last_ex.copy()))
+            if not before:
+                self.repairs.update(repairs)
+                yield DayBatch(day, cols, tuple(files), skip, repairs)
 
     def _holds_wanted(self, path: Path, wanted: np.ndarray | None) -> bool:
         """False if the file holds no row of a wanted market and no connection row.
@@ -245,6 +260,8 @@ class DatasetWriter:
         self.markets = list(markets)
         self.assets = asset_table(self.markets)
         self.asset_index = {a: i for i, a in enumerate(self.assets)}
+        #: Replay-ready days from earlier reads (``sim.marketdata.day_cache``); None: off.
+        self.day_cache: DayCache | None = DayCache.from_env()
         self.meta = dict(meta or {})
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "events").mkdir(exist_ok=True)
