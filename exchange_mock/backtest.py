@@ -18,7 +18,9 @@ from pathlib import Path
 from exchange_mock.clob import codes
 from exchange_mock.fault_hook import FaultHook
 from exchange_mock.latency import latency_from_config
-from exchange_mock.sim_venue import SimVenue
+from exchange_mock.matching_venue import MatchingVenue
+from exchange_mock.replay_driver import ReplayDriver
+from exchange_mock.sim_venue import replay_venue
 from sim.backtest_config import BacktestConfig, DataConfig, VenueConfig
 from sim.clock import SimClock
 from sim.context import EngineContext
@@ -74,7 +76,8 @@ class Backtest:
         self._dataset = data if isinstance(data, Dataset) else None
         self.fault_hook = fault_hook
         self.progress = progress
-        self.venue: SimVenue | None = None
+        self.venue: MatchingVenue | None = None
+        self.feed: ReplayDriver | None = None
         self.executor: Executor | None = None
         #: called with this Backtest once venue, executor and engine exist, before the run
         #: (drills such as a scheduled kill switch hook in here)
@@ -108,7 +111,7 @@ class Backtest:
         last = cfg.data.end or days[-1]
         clock = SimClock(day_start_ns(first))
         lat = cfg.venue.latency
-        venue = SimVenue(
+        venue, feed = replay_venue(
             ds,
             clock=clock,
             cash_usdc=cfg.cash_usdc,
@@ -123,27 +126,27 @@ class Backtest:
             seed=cfg.seed,
             fault_hook=self.fault_hook,
         )
-        first_ns = venue.first_event_ns()
+        first_ns = feed.first_event_ns()
         if first_ns is None:
             raise ConfigError("data.markets", "the selection holds no events")
         clock.advance_to(max(first_ns, clock.now_ns()))
         end_ns = day_start_ns(last + dt.timedelta(days=1))
 
         executor = Executor(
-            venue, clock, cash_usdc=cfg.cash_usdc, config=cfg.executor, books=venue.book,
+            venue, clock, cash_usdc=cfg.cash_usdc, config=cfg.executor, books=feed.book,
             markets=venue.markets(), risk=self._risk(cfg, clock.now_ns()), seed=cfg.seed,
         )  # fmt: skip
         ctx = EngineContext(
-            clock=clock, executor=executor, feed=venue, markets=venue.markets(),
+            clock=clock, executor=executor, feed=feed, markets=venue.markets(),
             log=logging.getLogger(f"clobsim.strategy.{self.strategy.display_name}"),
         )  # fmt: skip
-        equity = EquityRecorder(executor, venue.mark)
+        equity = EquityRecorder(executor, feed.mark)
         engine = Engine(
-            strategy=self.strategy, feed=venue, executor=executor, context=ctx, clock=clock,
+            strategy=self.strategy, feed=feed, executor=executor, context=ctx, clock=clock,
             equity_interval_s=cfg.equity_interval_s, equity_sampler=equity,
             feed_silence_s=cfg.executor.feed_silence_s,
         )  # fmt: skip
-        self.venue, self.executor, self.engine = venue, executor, engine
+        self.venue, self.feed, self.executor, self.engine = venue, feed, executor, engine
         if self.on_start is not None:
             self.on_start(self)
         start_ns = clock.now_ns()
@@ -153,7 +156,7 @@ class Backtest:
         else:
             engine.run(end_ns)
         wall = time.perf_counter() - wall0
-        events = venue.rows_replayed()
+        events = feed.rows_replayed()
         extra: dict[str, object] = {}
         if engine.error is not None:
             extra["Stopped by"] = engine.error.line
@@ -171,7 +174,7 @@ class Backtest:
                 "Queue model": cfg.venue.queue_model,
                 "Venue cash [USDC]": round(venue.clob.cash_usdc, 6),
                 "Data repairs": ", ".join(
-                    f"{k} {v:,}" for k, v in sorted(venue.data_repairs.items())
+                    f"{k} {v:,}" for k, v in sorted(feed.data_repairs.items())
                 )
                 or "none",
                 **extra,
@@ -200,6 +203,6 @@ class Backtest:
                 now = clock.now_ns()
                 sim_day = dt.datetime.fromtimestamp(now / 1e9, tz=dt.UTC)
                 bar.update(task, completed=now - start_ns, description=f"{sim_day:%Y-%m-%d %H:%M}")
-                if self.venue.exhausted:
+                if self.feed.exhausted:
                     break
             engine.finish()

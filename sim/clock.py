@@ -48,6 +48,16 @@ class Clock(Protocol):
 
     def sleep(self, seconds: float) -> None: ...
 
+    def sleep_until(self, ts_ns: int) -> None:
+        """Wait until ``ts_ns`` (at once if it has passed): a venue or executor that must
+        wait calls this; a ``SimClock`` jumps, a ``WallClock`` waits."""
+        ...
+
+    def advance_to(self, ts_ns: int) -> None:
+        """The engine's step to its next event or timer (the one writer of simulated
+        time; a wall clock waits for it)."""
+        ...
+
     def schedule(
         self,
         name: str,
@@ -124,6 +134,11 @@ class SimClock(_TimerQueue):
         """Advance simulated time by ``seconds``; returns at once."""
         self._now_ns += seconds_to_ns(seconds)
 
+    def sleep_until(self, ts_ns: int) -> None:
+        """Jump to ``ts_ns``; returns at once (a time already passed is no wait)."""
+        if ts_ns > self._now_ns:
+            self._now_ns = int(ts_ns)
+
 
 class WallClock(_TimerQueue):
     """Real time (UTC epoch nanoseconds) for paper and live trading."""
@@ -133,6 +148,15 @@ class WallClock(_TimerQueue):
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds_to_ns(seconds) / NS_PER_S)
+
+    def sleep_until(self, ts_ns: int) -> None:
+        """Wait until the wall clock reads ``ts_ns`` (at once if it has passed)."""
+        while (left := ts_ns - time.time_ns()) > 0:
+            time.sleep(left / NS_PER_S)
+
+    def advance_to(self, ts_ns: int) -> None:
+        """Real time cannot be set: the engine's step to ``ts_ns`` waits for it."""
+        self.sleep_until(ts_ns)
 
 
 @dataclass(frozen=True, slots=True)

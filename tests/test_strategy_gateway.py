@@ -146,7 +146,7 @@ def test_a_raising_callback_halts_trading_and_stops_the_run(root, tmp_path, wher
     assert not [o for o in bt.venue.order_states() if not o.status.terminal]  # nothing left
     assert "Stopped by" in res.summary.index
     if where in ("on_timer", "on_book"):  # stopped where it failed, not at the data's end
-        assert err.ts_ns < bt.venue.last_loaded_ns()
+        assert err.ts_ns < bt.feed.last_loaded_ns()
     assert (res.alerts.kind == "kill_switch").any()
 
 

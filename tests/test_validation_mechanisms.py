@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from exchange_mock.sim_venue import SimVenue
+from exchange_mock.matching_venue import MatchingVenue
 from exchange_mock.validation import validate
 from sim.executor import Executor
 from sim.executor.tracker import OrderTracker
@@ -143,12 +143,12 @@ def test_strategy_errors_fail_and_the_report_carries_the_traceback(tmp_path):
 
 
 def test_api_timeouts_fail_without_a_client_deadline(tmp_path, monkeypatch):
-    real = SimVenue._finish
+    real = MatchingVenue._finish
 
     def no_deadline(self, call, now, response, deadline_s, effect):
         return real(self, call, now, response, 1e9, effect)  # the HTTP client waits on
 
-    monkeypatch.setattr(SimVenue, "_finish", no_deadline)
+    monkeypatch.setattr(MatchingVenue, "_finish", no_deadline)
     ev = _fails(run(tmp_path, ["api_timeouts"]), "api_timeouts")
     assert ev["timeouts_caused"] == 0 or ev["calls_over_deadline"] > 0
 

@@ -1,10 +1,13 @@
-"""The strategy's view of the books: applied at receive time, one ladder per asset.
+"""The strategy's view of the books: built from rows at receive time, one ladder per asset.
 
-The exchange-side book (``clob.SimBook``) moves at exchange timestamps and
-matches our orders; this local book moves at receive timestamps (plus any
-extra market-data latency), which is what a strategy could have known. A
-strategy deciding on the local book while its orders meet the exchange book
-is what makes latency cost money in a backtest, as it does live.
+The same books serve all three modes: the replay driver applies recorded rows
+to them (backtest), the paper and live sessions apply the rows their
+WebSocket feed produced. In a backtest the exchange-side book
+(``exchange_mock.clob.SimBook``) moves at exchange timestamps and matches our
+orders, while these books move at receive timestamps (plus any extra
+market-data latency): what a strategy could have known. A strategy deciding
+on them while its orders meet the exchange book is what makes latency cost
+money in a backtest, as it does live.
 
 ``next_watched_row`` finds the next row the engine must deliver (a
 subscribed asset's book or trade row, a tick change, a resolution, a
