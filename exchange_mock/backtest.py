@@ -10,26 +10,24 @@ Same data, config and seed give the same result to the cent.
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from exchange_mock.clob import codes
 from exchange_mock.fault_hook import FaultHook
+from exchange_mock.faults import FaultInjector, FaultPlan, library
 from exchange_mock.latency import latency_from_config
 from exchange_mock.matching_venue import MatchingVenue
 from exchange_mock.replay_driver import ReplayDriver
 from exchange_mock.sim_venue import replay_venue
 from sim.backtest_config import BacktestConfig, DataConfig, VenueConfig
 from sim.clock import SimClock
-from sim.context import EngineContext
-from sim.engine import Engine
 from sim.errors import ConfigError
 from sim.executor import Executor, ExecutorConfig
 from sim.marketdata import Dataset, day_start_ns
-from sim.results import BacktestResult, EquityRecorder, build_result
-from sim.risk import RiskConfig, RiskManager
+from sim.results import BacktestResult
+from sim.risk import RiskConfig
+from sim.session import Session, SessionParts, register_builder
 from sim.strategy import Strategy
 
 _QUEUE = {
@@ -79,112 +77,47 @@ class Backtest:
         self.venue: MatchingVenue | None = None
         self.feed: ReplayDriver | None = None
         self.executor: Executor | None = None
+        self.session: Session | None = None
         #: called with this Backtest once venue, executor and engine exist, before the run
         #: (drills such as a scheduled kill switch hook in here)
         self.on_start: Callable[[Backtest], None] | None = None
 
     @classmethod
     def from_config(cls, config: BacktestConfig, strategy: Strategy, **kw: object) -> Backtest:
+        """A backtest of ``config`` (its ``mode`` must be ``backtest`` and its ``[venue]
+        kind`` ``sim``); ``fault_hook`` in ``kw`` replaces the config's ``[faults]``."""
+        if config.mode != "backtest" or config.venue.kind != "sim":
+            raise ConfigError("mode", f"a backtest needs mode = 'backtest' and [venue] kind = "
+                              f"'sim'; this config has mode = {config.mode!r}, kind = "
+                              f"{config.venue.kind!r}")  # fmt: skip
         d = config.data
-        return cls(
+        bt = cls(
             strategy=strategy, data=d.path, cash_usdc=config.cash_usdc, start=d.start,
             end=d.end, markets=d.markets, seed=config.seed, venue=config.venue,
             executor=config.executor, risk=config.risk,
             equity_interval_s=config.equity_interval_s, **kw,
         )  # fmt: skip
-
-    def _risk(self, cfg: BacktestConfig, now_ns: int) -> RiskManager | None:
-        if not cfg.risk.enabled:
-            return None
-        return RiskManager(cfg.risk, clock_start_ns=now_ns, start_equity_usdc=cfg.cash_usdc)
+        bt.config = config  # the whole of it: strategy table, faults, mode
+        return bt
 
     def run(self) -> BacktestResult:
         """Run to the end of the data. A strategy callback that raises does not raise
         here: trading is halted, the run stops, and ``result.error`` says where and why
         (the tables hold everything up to that point)."""
-        cfg = self.config
-        ds = self._dataset or Dataset.open(cfg.data.path)
-        days = ds.days()
-        if not days:
-            raise ConfigError("data.path", f"{cfg.data.path} holds no event files")
-        first = cfg.data.start or days[0]
-        last = cfg.data.end or days[-1]
-        clock = SimClock(day_start_ns(first))
-        lat = cfg.venue.latency
-        venue, feed = replay_venue(
-            ds,
-            clock=clock,
-            cash_usdc=cfg.cash_usdc,
-            start=first,
-            end=last,
-            markets=list(cfg.data.markets) or None,
-            entry_latency=latency_from_config(lat.order_entry_ms, "venue.latency.order_entry_ms"),
-            ack_latency=latency_from_config(lat.ack_ms, "venue.latency.ack_ms"),
-            md_extra_ms=lat.market_data_extra_ms,
-            queue_model=_QUEUE[cfg.venue.queue_model],
-            queue_power=cfg.venue.queue_power,
-            seed=cfg.seed,
-            fault_hook=self.fault_hook,
-        )
-        first_ns = feed.first_event_ns()
-        if first_ns is None:
-            raise ConfigError("data.markets", "the selection holds no events")
-        clock.advance_to(max(first_ns, clock.now_ns()))
-        end_ns = day_start_ns(last + dt.timedelta(days=1))
-
-        executor = Executor(
-            venue, clock, cash_usdc=cfg.cash_usdc, config=cfg.executor, books=feed.book,
-            markets=venue.markets(), risk=self._risk(cfg, clock.now_ns()), seed=cfg.seed,
-        )  # fmt: skip
-        ctx = EngineContext(
-            clock=clock, executor=executor, feed=feed, markets=venue.markets(),
-            log=logging.getLogger(f"clobsim.strategy.{self.strategy.display_name}"),
-        )  # fmt: skip
-        equity = EquityRecorder(executor, feed.mark)
-        engine = Engine(
-            strategy=self.strategy, feed=feed, executor=executor, context=ctx, clock=clock,
-            equity_interval_s=cfg.equity_interval_s, equity_sampler=equity,
-            feed_silence_s=cfg.executor.feed_silence_s,
-        )  # fmt: skip
-        self.venue, self.feed, self.executor, self.engine = venue, feed, executor, engine
+        parts = build_replay(self.config, dataset=self._dataset, fault_hook=self.fault_hook)
+        session = Session(self.config, self.strategy, parts)
+        self.session = session
+        self.venue, self.feed = session.venue, session.feed
+        self.executor, self.engine = session.executor, session.engine
         if self.on_start is not None:
             self.on_start(self)
-        start_ns = clock.now_ns()
-        wall0 = time.perf_counter()
-        if self.progress:
-            self._run_with_progress(engine, clock, start_ns, end_ns)
-        else:
-            engine.run(end_ns)
-        wall = time.perf_counter() - wall0
-        events = feed.rows_replayed()
-        extra: dict[str, object] = {}
-        if engine.error is not None:
-            extra["Stopped by"] = engine.error.line
-        result = build_result(
-            executor=executor,
-            markets=venue.markets(),
-            equity=equity,
-            initial_cash_usdc=cfg.cash_usdc,
-            events=events,
-            wall_s=wall,
-            start_ns=start_ns,
-            end_ns=clock.now_ns(),
-            extra={
-                "Seed": cfg.seed,
-                "Queue model": cfg.venue.queue_model,
-                "Venue cash [USDC]": round(venue.clob.cash_usdc, 6),
-                "Data repairs": ", ".join(
-                    f"{k} {v:,}" for k, v in sorted(feed.data_repairs.items())
-                )
-                or "none",
-                **extra,
-            },
-            error=engine.error,
-        )
-        return result
+        return session.run(progress=self._run_with_progress if self.progress else None)
 
-    def _run_with_progress(self, engine: Engine, clock: SimClock, start_ns: int, end_ns: int):
+    def _run_with_progress(self, session: Session) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        engine, clock = session.engine, session.clock
+        start_ns, end_ns = session.start_ns, session.parts.end_ns
 
         span = max(end_ns - start_ns, 1)
         with Progress(
@@ -203,6 +136,69 @@ class Backtest:
                 now = clock.now_ns()
                 sim_day = dt.datetime.fromtimestamp(now / 1e9, tz=dt.UTC)
                 bar.update(task, completed=now - start_ns, description=f"{sim_day:%Y-%m-%d %H:%M}")
-                if self.feed.exhausted:
+                if session.feed.exhausted:
                     break
             engine.finish()
+
+
+def build_replay(config: BacktestConfig, *, dataset: Dataset | None = None,
+                 fault_hook: FaultHook | None = None) -> SessionParts:  # fmt: skip
+    """The backtest's parts: a ``SimClock`` at the first row, the replay driver as the
+    feed, the matching venue behind the executor. ``fault_hook`` overrides the config's
+    ``[faults] plans``."""
+    cfg = config
+    ds = dataset or Dataset.open(cfg.data.path)
+    days = ds.days()
+    if not days:
+        raise ConfigError("data.path", f"{cfg.data.path} holds no event files")
+    first = cfg.data.start or days[0]
+    last = cfg.data.end or days[-1]
+    clock = SimClock(day_start_ns(first))
+    if fault_hook is None and cfg.faults.plans:
+        fault_hook = FaultInjector(_plans(cfg.faults.plans, cfg.seed))
+    lat = cfg.venue.latency
+    venue, feed = replay_venue(
+        ds,
+        clock=clock,
+        cash_usdc=cfg.cash_usdc,
+        start=first,
+        end=last,
+        markets=list(cfg.data.markets) or None,
+        entry_latency=latency_from_config(lat.order_entry_ms, "venue.latency.order_entry_ms"),
+        ack_latency=latency_from_config(lat.ack_ms, "venue.latency.ack_ms"),
+        md_extra_ms=lat.market_data_extra_ms,
+        queue_model=_QUEUE[cfg.venue.queue_model],
+        queue_power=cfg.venue.queue_power,
+        seed=cfg.seed,
+        fault_hook=fault_hook,
+    )
+    first_ns = feed.first_event_ns()
+    if first_ns is None:
+        raise ConfigError("data.markets", "the selection holds no events")
+    clock.advance_to(max(first_ns, clock.now_ns()))
+
+    def summary() -> dict[str, object]:
+        repairs = ", ".join(f"{k} {v:,}" for k, v in sorted(feed.data_repairs.items()))
+        return {"Queue model": cfg.venue.queue_model,
+                "Venue cash [USDC]": round(venue.clob.cash_usdc, 6),
+                "Data repairs": repairs or "none"}  # fmt: skip
+
+    return SessionParts(
+        clock=clock, feed=feed, venue=venue, end_ns=day_start_ns(last + dt.timedelta(days=1)),
+        events=feed.rows_replayed, summary=summary, extras={"fault_hook": fault_hook},
+    )  # fmt: skip
+
+
+def _plans(names: Sequence[str], seed: int) -> FaultPlan:
+    """The named library plans as one plan (``[faults] plans``)."""
+    plans = []
+    for i, name in enumerate(names):
+        try:
+            plans.append(library.plan(name, seed))
+        except KeyError:
+            raise ConfigError(f"faults.plans[{i}]", f"no fault plan {name!r}; one of "
+                              f"{', '.join(library.names())}") from None  # fmt: skip
+    return sum(plans[1:], plans[0])
+
+
+register_builder("backtest", "sim", build_replay)

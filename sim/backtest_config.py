@@ -17,6 +17,11 @@ from sim.executor import ExecutorConfig
 from sim.risk import RiskConfig
 
 QUEUE_MODELS = ("conservative", "clamped", "probabilistic")
+#: how a run trades: recorded data and simulated fills, the live feed and simulated fills,
+#: or the live feed and real orders (``sim.session`` builds each from registered builders)
+MODES = ("backtest", "paper", "live")
+#: what ``[venue] kind`` may name: the simulated CLOB, or Polymarket itself
+VENUE_KINDS = ("sim", "polymarket")
 
 
 def check_latency(value: float | dict, key: str) -> None:
@@ -51,11 +56,17 @@ class LatencyConfig:
 
 @dataclass(frozen=True)
 class VenueConfig:
+    """The ``[venue]`` table, tagged by ``kind``: ``sim`` (the simulated CLOB; the keys
+    below) or ``polymarket`` (the live venue)."""
+
+    kind: str = "sim"
     queue_model: str = "conservative"
     queue_power: float = 2.0
     latency: LatencyConfig = field(default_factory=LatencyConfig)
 
     def __post_init__(self) -> None:
+        if self.kind not in VENUE_KINDS:
+            raise ConfigError("kind", f"must be one of {', '.join(VENUE_KINDS)}, got {self.kind!r}")
         if self.queue_model not in QUEUE_MODELS:
             raise ConfigError("queue_model", f"must be one of {', '.join(QUEUE_MODELS)}")
         if not self.queue_power > 0:
@@ -87,17 +98,32 @@ class StrategyConfig:
 
 
 @dataclass(frozen=True)
+class FaultsConfig:
+    """``[faults]``: fault plans by name (``exchange_mock.faults.library``), injected into
+    the run with its seed. Empty: no faults."""
+
+    plans: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class BacktestConfig:
+    """A run's configuration (every mode; the name is historical)."""
+
     data: DataConfig
     strategy: StrategyConfig | None = None
+    #: ``backtest``, ``paper`` or ``live`` (MODES)
+    mode: str = "backtest"
     cash_usdc: float = 1_000.0
     seed: int = 0
     equity_interval_s: float = 60.0
     venue: VenueConfig = field(default_factory=VenueConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
+    faults: FaultsConfig = field(default_factory=FaultsConfig)
 
     def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError("mode", f"must be one of {', '.join(MODES)}, got {self.mode!r}")
         if not self.cash_usdc > 0:
             raise ConfigError("cash_usdc", f"must be > 0, got {self.cash_usdc}")
         if not self.equity_interval_s > 0:

@@ -116,7 +116,7 @@ class Engine:
         self._sample_equity = equity_sampler
         self._started = False
         self._finished = False
-        self._silence_ns = round(feed_silence_s * 1e9) if hasattr(feed, "last_update_ns") else 0
+        self._silence_ns = round(feed_silence_s * 1e9)
         self._silent = False
         #: set when a strategy callback raised; the run stops and trading is halted
         self.error: StrategyError | None = None

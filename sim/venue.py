@@ -9,12 +9,11 @@ that talks to a network enforces the deadline it is given and raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from sim.errors import ClobsimError
-from sim.events import VenueEvent
 from sim.types import Balance, Fill, MarketInfo, OrderAck, OrderRequest, OrderState
 
 
@@ -69,7 +68,11 @@ class CancelAck:
     reason: str = ""
 
 
-EventSink = Callable[[VenueEvent], None]
+#: The venue calls, each with its own deadline and token bucket in the executor and its
+#: own fault plans (``exchange_mock.faults``): defined with the protocol, used by both.
+#: A batch call counts as its single kind (``place_many`` as ``place``, ``cancel_many``
+#: as ``cancel``): one request, one deadline, one fault.
+CALL_KINDS = ("place", "cancel", "cancel_all", "get_order", "open_orders", "fills", "balance")
 
 
 @runtime_checkable
@@ -109,7 +112,3 @@ class Venue(Protocol):
         ...
 
     def balance(self, *, deadline_s: float) -> Balance: ...
-
-    def set_event_sink(self, sink: EventSink) -> None:
-        """Where the venue delivers market and account events (the engine's queue)."""
-        ...

@@ -184,5 +184,3 @@ class FakeVenue:
             raise self.balance_error
         return Balance(self.cash_usdc, self.cash_usdc, self.clock.now_ns())
 
-    def set_event_sink(self, sink) -> None:
-        raise NotImplementedError("the fake venue is polled through advance()")

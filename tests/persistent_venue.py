@@ -134,5 +134,3 @@ class PersistentVenue:
     def orders_by_cid(self) -> dict[str, dict]:
         return self._load()["orders"]
 
-    def set_event_sink(self, sink) -> None:
-        raise TypeError("polled only")

@@ -37,7 +37,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from sim.errors import ConfigError
-from sim.executor.config import CALL_KINDS
+from sim.venue import CALL_KINDS
 
 
 @dataclass(frozen=True, slots=True)

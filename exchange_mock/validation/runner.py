@@ -24,7 +24,7 @@ import pandas as pd
 from exchange_mock.backtest import Backtest
 from exchange_mock.faults import FaultInjector
 from exchange_mock.validation.scenarios import BY_NAME, Scenario
-from sim.backtest_config import BacktestConfig
+from sim.backtest_config import BacktestConfig, FaultsConfig, VenueConfig
 from sim.executor import LimitsConfig
 from sim.report.labels import market_label
 from sim.strategy_loader import accepted_params, load_strategy
@@ -46,8 +46,13 @@ class RunOutcome:
 
 
 def _config_for(base: BacktestConfig, sc: Scenario, seed: int) -> tuple[BacktestConfig, list]:
-    """The scenario's config and what it tested in place of the user's own settings."""
-    cfg = dataclasses.replace(base, seed=seed)
+    """The scenario's config and what it tested in place of the user's own settings. The
+    config's own ``[faults]`` never apply: each scenario injects exactly its own. A paper
+    or live config is validated as the backtest of the same strategy, executor and risk
+    settings (on the simulated CLOB's defaults when its venue is Polymarket itself)."""
+    venue = base.venue if base.venue.kind == "sim" else VenueConfig()
+    cfg = dataclasses.replace(base, seed=seed, faults=FaultsConfig(), mode="backtest",
+                              venue=venue)  # fmt: skip
     tested = []
     risk = dict(sc.risk)
     for st in sc.stand_ins:

@@ -11,9 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from sim.errors import ConfigError
-
-#: call kinds, each with its own deadline and token bucket
-CALL_KINDS = ("place", "cancel", "cancel_all", "get_order", "open_orders", "fills", "balance")
+from sim.venue import CALL_KINDS
 
 
 @dataclass(frozen=True)
