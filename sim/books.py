@@ -20,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.events import BookSnapshot, LevelChange, MarketResolved, TickSizeChange, VenueEvent
 from sim.marketdata.schema import EventKind
+from sim.types import Side
 
 _RESET = int(EventKind.BOOK_RESET)
 _SNAP = int(EventKind.SNAPSHOT_LEVEL)
@@ -35,6 +37,38 @@ ASK = 1
 
 
 @njit(cache=True)
+def set_level(ladder, best, a, bs, i, s, grid):
+    """Set level ``i`` of side ``bs`` of asset ``a`` to ``s`` shares and keep its best
+    price: the one ladder rule every book here follows (``apply_local_until`` inlines it,
+    measured faster in its hot loop)."""
+    ladder[a, bs, i] = s
+    if bs == BID:
+        if s > 0.0 and i > best[a, BID]:
+            best[a, BID] = i
+        elif s <= 0.0 and i == best[a, BID]:
+            j = i - 1
+            while j >= 0 and ladder[a, BID, j] <= 0.0:
+                j -= 1
+            best[a, BID] = j
+    else:
+        if s > 0.0 and i < best[a, ASK]:
+            best[a, ASK] = i
+        elif s <= 0.0 and i == best[a, ASK]:
+            j = i + 1
+            while j <= grid and ladder[a, ASK, j] <= 0.0:
+                j += 1
+            best[a, ASK] = j
+
+
+@njit(cache=True)
+def clear_levels(ladder, best, a, grid):
+    ladder[a, BID, :] = 0.0
+    ladder[a, ASK, :] = 0.0
+    best[a, BID] = -1
+    best[a, ASK] = grid + 1
+
+
+@njit(cache=True)
 def apply_one(asset, kind, side, price, size, r, ladder, best, tick, grid):
     """Apply row ``r`` whatever it is (the caller has decided to deliver it)."""
     a = asset[r]
@@ -44,31 +78,20 @@ def apply_one(asset, kind, side, price, size, r, ladder, best, tick, grid):
     if k == _TICK:
         tick[a] = price[r]
     elif k == _RESET or k == _RESOLVED:
-        ladder[a, BID, :] = 0.0
-        ladder[a, ASK, :] = 0.0
-        best[a, BID] = -1
-        best[a, ASK] = grid + 1
+        clear_levels(ladder, best, a, grid)
     elif k == _LEVEL or k == _SNAP:
-        i = int(price[r] * grid + 0.5)
-        s = size[r]
-        bs = BID if side[r] > 0 else ASK
-        ladder[a, bs, i] = s
-        if bs == BID:
-            if s > 0.0 and i > best[a, BID]:
-                best[a, BID] = i
-            elif s <= 0.0 and i == best[a, BID]:
-                j = i - 1
-                while j >= 0 and ladder[a, BID, j] <= 0.0:
-                    j -= 1
-                best[a, BID] = j
-        else:
-            if s > 0.0 and i < best[a, ASK]:
-                best[a, ASK] = i
-            elif s <= 0.0 and i == best[a, ASK]:
-                j = i + 1
-                while j <= grid and ladder[a, ASK, j] <= 0.0:
-                    j += 1
-                best[a, ASK] = j
+        set_level(ladder, best, a, BID if side[r] > 0 else ASK, int(price[r] * grid + 0.5),
+                  size[r], grid)  # fmt: skip
+
+
+@njit(cache=True)
+def apply_snapshot(ladder, best, a, bid_px, bid_sz, ask_px, ask_sz, grid):
+    """Replace asset ``a``'s book with these levels (prices in (0, 1))."""
+    clear_levels(ladder, best, a, grid)
+    for k in range(len(bid_px)):
+        set_level(ladder, best, a, BID, int(bid_px[k] * grid + 0.5), bid_sz[k], grid)
+    for k in range(len(ask_px)):
+        set_level(ladder, best, a, ASK, int(ask_px[k] * grid + 0.5), ask_sz[k], grid)
 
 
 class LocalBooks:
@@ -131,6 +154,38 @@ class LocalBooks:
         if b is not None and a is not None:
             return (b + a) / 2
         return b if b is not None else a
+
+    def apply_event(self, ev: VenueEvent) -> bool:
+        """Apply a market event as a live feed parsed it (paper and live modes); True when
+        it changed a book. Prices off this book's grid are rounded to the nearest slot;
+        events of assets not in the table are not for these books (False)."""
+        if isinstance(ev, MarketResolved):
+            hit = False
+            for asset_id in ev.asset_ids:
+                i = self._index.get(asset_id)
+                if i is not None:
+                    clear_levels(self.ladder, self.best, i, self.grid)
+                    hit = True
+            return hit
+        i = self._index.get(getattr(ev, "asset_id", ""))
+        if i is None:
+            return False
+        if isinstance(ev, LevelChange):
+            bs = BID if ev.side is Side.BUY else ASK
+            set_level(self.ladder, self.best, i, bs, int(ev.price * self.grid + 0.5),
+                      float(ev.size), self.grid)  # fmt: skip
+        elif isinstance(ev, BookSnapshot):
+            bids = np.array(ev.bids, dtype=np.float64).reshape(-1, 2)
+            asks = np.array(ev.asks, dtype=np.float64).reshape(-1, 2)
+            apply_snapshot(self.ladder, self.best, i, bids[:, 0], bids[:, 1], asks[:, 0],
+                           asks[:, 1], self.grid)  # fmt: skip
+            if ev.tick_size:
+                self.tick[i] = ev.tick_size
+        elif isinstance(ev, TickSizeChange):
+            self.tick[i] = ev.new_tick_size
+        else:
+            return False
+        return True
 
 
 class AssetBookView:
