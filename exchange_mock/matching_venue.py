@@ -24,9 +24,11 @@ cancellations) waits in a delivery queue ordered by delivery time; the driver
 hands it to the engine (``next_delivery_ns``, ``pop_deliveries``).
 
 Faults (``exchange_mock.faults``) act through the one ``FaultHook`` passed in:
-its ``CallEffect`` per call (delay, error before or after acting, a move of
-the exchange book before matching, a mapped answer). With no hook, none of
-this is looked at. Funds are enforced as Polymarket enforces them
+its decision per call is data (``fault_hook.CallFault``: a delay, a refusal
+before acting, an answer lost after acting, moves of the exchange book before
+matching, a zero balance, a skewed clock) that this venue applies in-process,
+as the loopback server applies it on the wire. With no hook, none of this is
+looked at. Funds are enforced as Polymarket enforces them
 (``venue_funds``): an order the account cannot pay for never reaches the book
 and is answered ``not enough balance / allowance``.
 """
@@ -43,7 +45,8 @@ import numpy as np
 from exchange_mock.clob import codes
 from exchange_mock.clob.engine import SimBook
 from exchange_mock.clob.state import OF_FILLED, OI_STATUS
-from exchange_mock.fault_hook import FaultHook
+from exchange_mock.fault_hook import BookMove, CallFault, FaultHook, shift_ts, venue_error
+from exchange_mock.faults.book_moves import move_against, restore
 from exchange_mock.latency import ConstantLatency, LatencyModel
 from exchange_mock.venue_funds import NOT_ENOUGH_BALANCE, NOT_ENOUGH_BALANCE_MESSAGE, VenueFunds
 from sim.clock import Clock
@@ -291,45 +294,53 @@ class MatchingVenue:
         return list(self._selected)
 
     def _round_trip(self, call: str, deadline_s: float, fault_call: str = ""):
-        """Start a call: returns (now_ns, arrival_ns, response_ns, effect) in simulated time.
+        """Start a call: returns (now_ns, arrival_ns, response_ns, fault) in the clock's time.
 
         ``fault_call`` is the kind the fault hook sees (a batch placement is hit by the
-        faults planned for ``place``: one request, one fault)."""
+        faults planned for ``place``: one request, one fault). A refusal is raised here,
+        before the venue acts."""
         self.calls[call] = self.calls.get(call, 0) + 1
         now = self.clock.now_ns()
         hook = self._hook
-        effect = hook.on_call(fault_call or call, now) if hook is not None else None
-        if effect is not None and effect.error is not None:
-            raise effect.error
+        fault = hook.on_call(fault_call or call, now) if hook is not None else None
+        if fault is not None and fault.refuse:
+            raise venue_error(fault, call)
         arrival = now + self._entry.sample_ns(self._rng)
         response = arrival + self._ack.sample_ns(self._rng)
-        if effect is not None:
-            response += effect.extra_delay_ns
-        return now, arrival, response, effect
+        if fault is not None:
+            response += fault.delay_ns
+        return now, arrival, response, fault
 
-    def _finish(self, call: str, now: int, response: int, deadline_s: float, effect) -> None:
-        """Advance the clock to the answer, or to the deadline and raise a timeout."""
+    def _finish(self, call: str, now: int, response: int, deadline_s: float,
+                fault: CallFault | None) -> None:  # fmt: skip
+        """Wait for the answer, or until the deadline and raise a timeout; a dropped answer
+        raises once the venue acted."""
         deadline = now + int(deadline_s * 1e9 + 0.5)
         if response > deadline:
             self.clock.sleep_until(deadline)
             raise VenueTimeout(f"{call}: no answer within {deadline_s:g} s", call=call)
         self.clock.sleep_until(response)
-        if effect is not None and effect.error_after is not None:
-            raise effect.error_after
+        if fault is not None and fault.act_then_drop:
+            raise venue_error(fault, call)
 
     @staticmethod
-    def _answer(effect, value):
-        """The call's answer as the caller sees it (a fault may map it)."""
-        if effect is not None and effect.result is not None:
-            return effect.result(value)
+    def _answer(fault: CallFault | None, value):
+        """The call's answer as the caller sees it (a zero balance, a skewed venue clock)."""
+        if fault is None:
+            return value
+        if fault.zero_balance and isinstance(value, Balance):
+            value = Balance(0.0, 0.0, value.as_of_ns)
+        if fault.skew_ns:
+            value = shift_ts(value, fault.skew_ns)
         return value
 
     def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck:
-        now, arrival, response, effect = self._round_trip("place", deadline_s)
+        now, arrival, response, fault = self._round_trip("place", deadline_s)
         self._source.catch_up(arrival)
-        ack = self._match(order, arrival, response, effect)
-        self._finish("place", now, response, deadline_s, effect)
-        return self._answer(effect, ack)
+        moves = list(fault.book_moves) if fault is not None else None
+        ack = self._match(order, arrival, response, moves)
+        self._finish("place", now, response, deadline_s, fault)
+        return self._answer(fault, ack)
 
     def place_many(self, orders: Sequence[OrderRequest], *, deadline_s: float) -> list[OrderAck]:
         """``POST /orders``: the orders reach the exchange together, one after another, and
@@ -339,13 +350,30 @@ class MatchingVenue:
             raise VenueRejected(f"a batch holds at most {MAX_BATCH_ORDERS} orders, got "
                                 f"{len(orders)}", reason="batch_too_large",
                                 call="place_many")  # fmt: skip
-        now, arrival, response, effect = self._round_trip("place_many", deadline_s, "place")
+        now, arrival, response, fault = self._round_trip("place_many", deadline_s, "place")
         self._source.catch_up(arrival)
-        acks = [self._match(o, arrival, response, effect) for o in orders]
-        self._finish("place_many", now, response, deadline_s, effect)
-        return self._answer(effect, acks)
+        moves = list(fault.book_moves) if fault is not None else None  # one request, one fault
+        acks = [self._match(o, arrival, response, moves) for o in orders]
+        self._finish("place_many", now, response, deadline_s, fault)
+        return self._answer(fault, acks)
 
-    def _match(self, order: OrderRequest, arrival: int, response: int, effect) -> OrderAck:
+    def _move_book(self, order: OrderRequest, arrival: int, moves: list[BookMove]) -> list:
+        """Apply the decided book moves that act on ``order`` (each acts on one order of a
+        request: those that did are removed from ``moves``); returns what they hid."""
+        hidden_all: list = []
+        for move in list(moves):
+            hidden = move_against(self.clob, order, slippage_ticks=move.slippage_ticks,
+                                  fill_fraction=move.fill_fraction)  # fmt: skip
+            if not hidden:
+                continue  # not marketable: nothing happened (an at_s spec stays armed)
+            moves.remove(move)
+            hidden_all.append(hidden)
+            self._hook.book_moved(move, "place", order.client_order_id, arrival,
+                                  sum(h[3] for h in hidden))  # fmt: skip
+        return hidden_all
+
+    def _match(self, order: OrderRequest, arrival: int, response: int,
+               moves: list[BookMove] | None) -> OrderAck:  # fmt: skip
         """One order at the exchange at ``arrival`` (the book already moved there)."""
         cid = order.client_order_id
         if cid in self._oid_of_cid:  # first: a re-sent order that landed is a duplicate,
@@ -355,9 +383,7 @@ class MatchingVenue:
         if not self.funds.funded(order):  # never reaches the book: no id, no trace
             return OrderAck(cid, None, False, OrderStatus.REJECTED, NOT_ENOUGH_BALANCE,
                             NOT_ENOUGH_BALANCE_MESSAGE, response)  # fmt: skip
-        after = None
-        if effect is not None and effect.before_match is not None:
-            after = effect.before_match(self.clob, order, arrival)
+        hidden = self._move_book(order, arrival, moves) if moves else ()
         res = self.clob.submit(
             order.asset_id,
             order.side,
@@ -368,8 +394,10 @@ class MatchingVenue:
             expire_ns=order.expire_ns or 0,
             now_ns=arrival,
         )
-        if after is not None:
-            after(res)
+        if hidden and res.status.terminal:
+            # nothing rests at the limit: the competition was momentary, the book comes back
+            for h in reversed(hidden):
+                restore(self.clob, h)
         oid = res.order_id
         if oid >= 0:
             self._cid_of_oid[oid] = cid

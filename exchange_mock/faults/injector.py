@@ -15,30 +15,22 @@ reused for another run and behaves the same.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from exchange_mock.fault_hook import CallEffect, FaultTarget
-from exchange_mock.faults.book_moves import move_against, restore
+from exchange_mock.fault_hook import BookMove, CallFault, FaultTarget, FeedFault, shift_ts
 from exchange_mock.faults.spec import FaultPlan, FaultSpec
 from sim.events import (
     AccountEvent,
     ConnectionState,
-    FillEvent,
     MarketResolved,
-    OrderUpdate,
     TickSizeChange,
     VenueEvent,
 )
-from sim.types import Balance, Fill, OrderAck, OrderState
-from sim.venue import VenueRateLimited, VenueRejected, VenueUnavailable
 
 NS = 1_000_000_000
 _END = 2**62  # "until the end of the run" in nanoseconds
@@ -89,36 +81,6 @@ def _status_message(status: int | None) -> str:
     return MESSAGES.get(status, f"HTTP {status}")
 
 
-# ---------------------------------------------------------------------- clock skew
-def shift_ts(value: Any, ns: int) -> Any:
-    """``value`` (an answer or an event) with the venue's timestamps moved by ``ns``.
-
-    Moved: acks' ``ts_ns``, fills' ``ts_ns``, orders' ``created_ns``, balances'
-    ``as_of_ns`` and events' ``ts_exchange_ns``. Never ``ts_recv_ns``: that is
-    the engine's own clock, which the skew is measured against.
-    """
-    if isinstance(value, list):
-        return [shift_ts(v, ns) for v in value]
-    if isinstance(value, OrderAck | Fill):
-        return dataclasses.replace(value, ts_ns=value.ts_ns + ns)
-    if isinstance(value, OrderState):
-        return dataclasses.replace(value, created_ns=value.created_ns + ns)
-    if isinstance(value, Balance):
-        return dataclasses.replace(value, as_of_ns=value.as_of_ns + ns)
-    if isinstance(value, FillEvent):
-        return FillEvent(value.ts_exchange_ns + ns, value.ts_recv_ns, shift_ts(value.fill, ns))
-    if isinstance(value, OrderUpdate):
-        return OrderUpdate(value.ts_exchange_ns + ns, value.ts_recv_ns,
-                           shift_ts(value.order, ns), value.reason)  # fmt: skip
-    if hasattr(value, "ts_exchange_ns"):
-        return dataclasses.replace(value, ts_exchange_ns=value.ts_exchange_ns + ns)
-    return value
-
-
-def _zero_balance(b: Balance) -> Balance:
-    return Balance(0.0, 0.0, b.as_of_ns)
-
-
 # ---------------------------------------------------------------------- per-spec state
 class _SpecState:
     """One spec at run time: its generator, trigger counters and windows."""
@@ -133,6 +95,7 @@ class _SpecState:
         self.windows: list[list[int]] = []  # [t0, t1) in venue ns, in opening order
         self.recorded: set[int] = set()  # starts of windows already recorded
         self.current: list[int] | None = None  # the feed window in effect (feed faults)
+        self.one_shot = False  # a book move decided by a one-shot hit (not a window)
         self.held: list[VenueEvent] = []
         self.start = start_ns
         s = spec
@@ -277,15 +240,16 @@ class FaultInjector:
             self._record(w[0], st, call, detail, w[1])
 
     # ------------------------------------------------------------------ venue calls
-    def on_call(self, call: str, now_ns: int) -> CallEffect | None:
+    def on_call(self, call: str, now_ns: int) -> CallFault | None:
         self._see(now_ns)
         states = self._by_call.get(call)
         if not states:
             return None
-        delay = 0
-        error = error_after = None
-        maps: list[Callable[[Any], Any]] = []
-        moves: list[Callable[[Any, Any, int], Any]] = []
+        delay = skew = 0
+        refusal: CallFault | None = None
+        lost: FaultSpec | None = None
+        zero = False
+        moves: list[BookMove] = []
         hits: list[_SpecState] = []
         for st in states:
             st.prune(now_ns)
@@ -297,53 +261,75 @@ class FaultInjector:
                 # at_s waits for the first marketable order; every_n and rate hit the call
                 # they fire on, which does nothing if that order does not cross the book
                 st.armed = hit is True and s.at_s is not None
-                moves.append(self._book_move(st, call, hit is True))  # recorded if it acts
+                st.one_shot = hit is True
+                fraction = 1.0 if s.fill_fraction is None else s.fill_fraction
+                moves.append(BookMove(st.index, s.slippage_ticks or 0, fraction))
             elif kind == "clock_skew":
-                maps.append(functools.partial(shift_ts, ns=_ns(s.skew_s)))
+                skew += _ns(s.skew_s)
                 self._record_window(st, hit, "feed+calls", f"venue clock {s.skew_s:+g} s")
             elif kind in _BEFORE:
-                if error is None:  # the first spec's error answers the call
-                    error = self._error(s, call)
+                if refusal is None:  # the first spec's refusal answers the call
+                    refusal = self._refusal(s)
                     hits.append(st)
             elif kind == "lost_response":
-                if error_after is None:
-                    error_after = VenueUnavailable(_status_message(s.status), call=call,
-                                                   status=s.status)  # fmt: skip
+                if lost is None:
+                    lost = s
                     hits.append(st)
             else:  # delay, zero_balance
                 if kind == "delay":
                     delay += _ns(s.delay_s)
                 else:
-                    maps.append(_zero_balance)
+                    zero = True
                 hits.append(st)
-        if error is not None:  # refused before the venue acted: only the error happened
+        if refusal is not None:  # refused before the venue acted: only the refusal happened
             hits = [st for st in hits if st.spec.kind in _BEFORE]
-            delay, error_after, maps, moves = 0, None, [], []
         for st in hits:
             if st.window_at(now_ns) is None:
                 st.fired += 1  # a one-shot hit (windows count when they open)
             self._record(now_ns, st, call, self._detail(st.spec))
-        if not (delay or error or error_after or maps or moves):
+        if refusal is not None:
+            return refusal
+        if not (delay or lost or zero or moves or skew):
             return None
-        return CallEffect(
-            extra_delay_ns=delay,
-            error=error,
-            error_after=error_after,
-            before_match=_chain_moves(moves),
-            result=_chain_maps(maps),
+        return CallFault(
+            delay_ns=delay,
+            act_then_drop=lost is not None,
+            status=None if lost is None else lost.status,
+            message="" if lost is None else _status_message(lost.status),
+            book_moves=tuple(moves),
+            zero_balance=zero,
+            skew_ns=skew,
         )
 
     @staticmethod
-    def _error(s: FaultSpec, call: str) -> Exception:
+    def _refusal(s: FaultSpec) -> CallFault:
+        """A refusal before the venue acts, as data (``fault_hook.venue_error`` makes the
+        in-process caller's exception of it; the server sends it as an HTTP answer)."""
         if s.kind == "rate_limit":
             ra = 1.0 if s.retry_after_s is None else s.retry_after_s
-            return VenueRateLimited(TOO_MANY_REQUESTS, call=call, retry_after_s=ra or None)
+            return CallFault(refuse=True, status=429, message=TOO_MANY_REQUESTS,
+                             retry_after_s=ra or None)  # fmt: skip
         if s.kind == "cancel_only":
-            return VenueRejected(CANCEL_ONLY_MESSAGE, reason="cancel_only", call=call, status=503)
+            return CallFault(refuse=True, status=503, message=CANCEL_ONLY_MESSAGE,
+                             reason="cancel_only")  # fmt: skip
         status = s.status
         if s.kind == "server_error" and status is None:
             status = 500
-        return VenueUnavailable(_status_message(status), call=call, status=status)
+        return CallFault(refuse=True, status=status, message=_status_message(status))
+
+    def book_moved(self, move: BookMove, call: str, client_order_id: str, arrival_ns: int,
+                   shares: float) -> None:  # fmt: skip
+        """A decided book move acted on ``client_order_id`` (``FaultHook``): recorded, and
+        an ``at_s`` spec waiting for a marketable order is spent."""
+        st = self._states[move.spec]
+        s = st.spec
+        if st.one_shot:
+            st.armed = False
+            st.fired += 1
+        what = (f"{s.slippage_ticks} ticks against" if s.kind == "slippage"
+                else f"fill fraction {s.fill_fraction:g}")  # fmt: skip
+        self._record(arrival_ns, st, call, f"{client_order_id}: {what}, {shares:g} shares "
+                     "out of reach")  # fmt: skip
 
     @staticmethod
     def _detail(s: FaultSpec) -> str:
@@ -360,38 +346,6 @@ class FaultInjector:
         status = 500 if k == "server_error" and s.status is None else s.status
         what = "transport error" if status is None else f"HTTP {status}"
         return what + (" after the venue acted" if k == "lost_response" else "")
-
-    def _book_move(
-        self, st: _SpecState, call: str, one_shot: bool
-    ) -> Callable[[Any, Any, int], Any]:
-        s = st.spec
-        acted = []  # one request, one fault: a batch's later orders are left alone
-
-        def move(clob, order, arrival_ns: int):
-            if acted:
-                return None
-            fraction = 1.0 if s.fill_fraction is None else s.fill_fraction
-            hidden = move_against(clob, order, slippage_ticks=s.slippage_ticks or 0,
-                                  fill_fraction=fraction)  # fmt: skip
-            if not hidden:
-                return None  # not marketable: nothing happened (at_s stays armed)
-            acted.append(order.client_order_id)
-            if one_shot:
-                st.armed = False
-                st.fired += 1
-            what = (f"{s.slippage_ticks} ticks against" if s.kind == "slippage"
-                    else f"fill fraction {s.fill_fraction:g}")  # fmt: skip
-            shares = sum(h[3] for h in hidden)
-            detail = f"{order.client_order_id}: {what}, {shares:g} shares out of reach"
-            self._record(arrival_ns, st, call, detail)
-
-            def after(res) -> None:
-                if res.status.terminal:  # nothing rests at the limit: the book comes back
-                    restore(clob, hidden)
-
-            return after
-
-        return move
 
     # ------------------------------------------------------------------ feed
     def on_events(self, events: list[VenueEvent], now_ns: int) -> list[VenueEvent]:
@@ -471,6 +425,17 @@ class FaultInjector:
                 since = w[0] if since is None else min(since, w[0])
         return since
 
+    def feed_fault_at(self, now_ns: int) -> FeedFault | None:
+        """The WebSocket fault window in effect at ``now_ns`` (``FaultHook``), as data: a
+        drop closes the socket with 1006 (abnormal closure, what a vanished peer gives),
+        a silent window keeps it open with no market data. The first window wins."""
+        for st in self._feed_states:
+            w = st.window_at(now_ns)
+            if w is not None:
+                drop = st.spec.kind == "ws_drop"
+                return FeedFault(w[0], w[1], drop, 1006 if drop else None)
+        return None
+
     def _end_outage(self, st: _SpecState, now: int, drop: bool) -> list[VenueEvent]:
         st.current = None
         out: list[VenueEvent] = []
@@ -514,35 +479,3 @@ class FaultInjector:
                         self._record_window(st, w, "feed", self._pause_detail(st))
                 return p[0], p[1]
         return None
-
-
-def _chain_maps(maps: list[Callable[[Any], Any]]) -> Callable[[Any], Any] | None:
-    if not maps:
-        return None
-    if len(maps) == 1:
-        return maps[0]
-
-    def chained(v: Any) -> Any:
-        for f in maps:
-            v = f(v)
-        return v
-
-    return chained
-
-
-def _chain_moves(moves: list[Callable[[Any, Any, int], Any]]):
-    if not moves:
-        return None
-    if len(moves) == 1:
-        return moves[0]
-
-    def chained(clob: Any, order: Any, arrival_ns: int):
-        afters = [a for f in moves if (a := f(clob, order, arrival_ns)) is not None]
-
-        def after(res: Any) -> None:
-            for a in reversed(afters):  # undo in reverse order
-                a(res)
-
-        return after if afters else None
-
-    return chained
