@@ -52,7 +52,7 @@ from exchange_mock.venue_funds import NOT_ENOUGH_BALANCE, NOT_ENOUGH_BALANCE_MES
 from sim.clock import Clock
 from sim.events import FillEvent, OrderUpdate, VenueEvent
 from sim.marketdata.replay_rules import mirrored_trades as _mirrored
-from sim.marketdata.schema import EventKind
+from sim.marketdata.schema import K_LEVEL, K_RESET, K_SNAP
 from sim.types import (
     MAX_BATCH_ORDERS,
     Balance,
@@ -69,8 +69,6 @@ from sim.venue import CancelAck, VenueRejected, VenueTimeout
 
 _STOP_END, _STOP_TIME, _STOP_EXPIRED = codes.STOP_END, codes.STOP_TIME, codes.STOP_EXPIRED
 _SIDES = {1: Side.BUY, -1: Side.SELL}
-_RESET, _SNAP = int(EventKind.BOOK_RESET), int(EventKind.SNAPSHOT_LEVEL)
-_LEVEL = int(EventKind.LEVEL_CHANGE)
 _TAKER, _MAKER = Liquidity.TAKER, Liquidity.MAKER
 _NO_LIMIT = np.iinfo(np.int64).max
 
@@ -193,7 +191,7 @@ class MatchingVenue:
         token only. Decided once per market, on the first rows given with book rows for it
         (a day for the replay driver, a message for a live feed)."""
         kind, asset = ev.kind[start:end], ev.asset[start:end]
-        book = (kind == _RESET) | (kind == _SNAP) | (kind == _LEVEL)
+        book = (kind == K_RESET) | (kind == K_SNAP) | (kind == K_LEVEL)
         counts = np.bincount(asset[book & (asset >= 0)], minlength=len(self.assets))
         yes, no = counts[0::2], counts[1::2]
         seen = ((yes + no) > 0) & ~self._book_source_set

@@ -42,13 +42,11 @@ from sim.events import (
     TradePrint,
     VenueEvent,
 )
-from sim.marketdata import Dataset, EventColumns, EventKind
+from sim.marketdata import Dataset, EventColumns
+from sim.marketdata.schema import K_LEVEL, K_RESOLVED, K_SNAP, K_TICK, K_TRADE
 from sim.types import Side
 
-_RESET, _SNAP = int(EventKind.BOOK_RESET), int(EventKind.SNAPSHOT_LEVEL)
-_LEVEL, _TRADE = int(EventKind.LEVEL_CHANGE), int(EventKind.TRADE)
 _TAKER_SIDE = {1: Side.BUY, -1: Side.SELL}  # a print's taker side; 0 (unknown) -> None
-_TICK, _RESOLVED = int(EventKind.TICK_SIZE), int(EventKind.RESOLVED)
 
 
 class _Cursor:
@@ -314,19 +312,19 @@ class ReplayDriver:
             return [ConnectionState(t_ex, t_rv, bool(ev.side[r] == 1), "recorded feed")]
         asset_id = self.assets[a]
         market = self._markets[a >> 1]
-        if k == _LEVEL:
+        if k == K_LEVEL:
             side = Side.BUY if ev.side[r] > 0 else Side.SELL
             return [LevelChange(t_ex, t_rv, asset_id, market.condition_id, side,
                                 float(ev.price[r]), float(ev.size[r]))]  # fmt: skip
-        if k == _TRADE:  # side 0 / size 0: the feed did not say (data/README.md)
+        if k == K_TRADE:  # side 0 / size 0: the feed did not say (data/README.md)
             sd, sz = int(ev.side[r]), float(ev.size[r])
             return [TradePrint(t_ex, t_rv, asset_id, market.condition_id,
                                _TAKER_SIDE.get(sd), float(ev.price[r]),
                                sz if sz > 0 else None)]  # fmt: skip
-        if k == _TICK:
+        if k == K_TICK:
             return [TickSizeChange(t_ex, t_rv, asset_id, market.condition_id,
                                    float(ev.size[r]), float(ev.price[r]))]  # fmt: skip
-        if k == _RESOLVED:
+        if k == K_RESOLVED:
             m = a >> 1
             if m in self._resolved:
                 return []
@@ -338,7 +336,7 @@ class ReplayDriver:
                                    (yes, market.no_token_id), winner)]  # fmt: skip
         # a reset (or a stray snapshot level): take the whole snapshot, then report the book
         n = len(ev)
-        while lo.row < n and int(ev.kind[lo.row]) == _SNAP and int(ev.asset[lo.row]) == a:
+        while lo.row < n and int(ev.kind[lo.row]) == K_SNAP and int(ev.asset[lo.row]) == a:
             apply_one(ev.asset, ev.kind, ev.side, ev.price, ev.size, lo.row, loc.ladder,
                       loc.best, loc.tick, loc.grid)  # fmt: skip
             lo.row += 1

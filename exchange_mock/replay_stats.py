@@ -16,13 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from sim.marketdata import Dataset, EventColumns, EventKind
+from sim.marketdata import Dataset, EventColumns
+from sim.marketdata.schema import K_LEVEL, K_RESET, K_RESOLVED, K_SNAP
 
-_RESET = int(EventKind.BOOK_RESET)
-_SNAP = int(EventKind.SNAPSHOT_LEVEL)
-_LEVEL = int(EventKind.LEVEL_CHANGE)
-_TRADE = int(EventKind.TRADE)
-_RESOLVED = int(EventKind.RESOLVED)
 N_KINDS = 8  # EventKind values are 1..7; index 0 unused
 
 
@@ -196,12 +192,12 @@ def _replay_kernel(
                 + _top_depth(ask[a], best_ask[a], 1, 5, grid)
             ) * dt
         last_ts[a] = t
-        if k == _RESET or k == _RESOLVED:
+        if k == K_RESET or k == K_RESOLVED:
             bid[a, :] = 0.0
             ask[a, :] = 0.0
             best_bid[a] = -1
             best_ask[a] = empty_ask
-        elif k == _SNAP or k == _LEVEL:
+        elif k == K_SNAP or k == K_LEVEL:
             i = int(price[r] * grid + 0.5)
             s = size[r]
             if side[r] > 0:

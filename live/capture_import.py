@@ -62,10 +62,11 @@ from live.gamma import load_markets
 from live.market_messages import MarketFrameParser
 from sim.errors import ConfigError, DataValidationError
 from sim.events import BookSnapshot, ConnectionState, MarketEvent, MarketResolved, TickSizeChange
-from sim.marketdata import DatasetWriter, EventKind, asset_table
+from sim.marketdata import DatasetWriter, asset_table
 from sim.marketdata.columns import EventColumns
 from sim.marketdata.from_events import RowBuilder
 from sim.marketdata.markets import write_markets
+from sim.marketdata.schema import K_TICK
 from sim.types import MarketInfo
 
 __all__ = ["GRACE_NS", "ImportReport", "import_capture"]
@@ -87,7 +88,6 @@ _BAD_LINES_KEPT = 50
 _PROGRESS_EVERY = 20_000  # records
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _EPOCH = dt.date(1970, 1, 1)
-_TICK_KIND = int(EventKind.TICK_SIZE)
 
 Progress = Callable[[int, int], None]
 
@@ -364,7 +364,7 @@ class _Importer:
         self.rows += n
         self.days.append(date)
         # the tick in force after this day, for the next day's files
-        is_tick = cols.kind == _TICK_KIND
+        is_tick = cols.kind == K_TICK
         for r in np.flatnonzero(is_tick).tolist():
             self.tick_state[cols.asset[r]] = cols.price[r]
 

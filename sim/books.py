@@ -21,16 +21,15 @@ import numpy as np
 from numba import njit
 
 from sim.events import BookSnapshot, LevelChange, MarketResolved, TickSizeChange, VenueEvent
-from sim.marketdata.schema import EventKind
+from sim.marketdata.schema import (
+    K_LEVEL,
+    K_RESET,
+    K_RESOLVED,
+    K_SNAP,
+    K_TICK,
+    K_TRADE,
+)
 from sim.types import Side
-
-_RESET = int(EventKind.BOOK_RESET)
-_SNAP = int(EventKind.SNAPSHOT_LEVEL)
-_LEVEL = int(EventKind.LEVEL_CHANGE)
-_TRADE = int(EventKind.TRADE)
-_TICK = int(EventKind.TICK_SIZE)
-_RESOLVED = int(EventKind.RESOLVED)
-_CONN = int(EventKind.CONNECTION)
 
 BID = 0
 ASK = 1
@@ -75,11 +74,11 @@ def apply_one(asset, kind, side, price, size, r, ladder, best, tick, grid):
     k = kind[r]
     if a < 0:
         return
-    if k == _TICK:
+    if k == K_TICK:
         tick[a] = price[r]
-    elif k == _RESET or k == _RESOLVED:
+    elif k == K_RESET or k == K_RESOLVED:
         clear_levels(ladder, best, a, grid)
-    elif k == _LEVEL or k == _SNAP:
+    elif k == K_LEVEL or k == K_SNAP:
         set_level(ladder, best, a, BID if side[r] > 0 else ASK, int(price[r] * grid + 0.5),
                   size[r], grid)  # fmt: skip
 
@@ -223,9 +222,9 @@ def next_watched_row(asset, kind, start, end, watch):
     for r in range(start, end):
         a = asset[r]
         k = kind[r]
-        if a < 0 or k == _TICK or k == _RESOLVED:
+        if a < 0 or k == K_TICK or k == K_RESOLVED:
             return r
-        if watch[a] and (k == _LEVEL or k == _TRADE or k == _RESET or k == _SNAP):
+        if watch[a] and (k == K_LEVEL or k == K_TRADE or k == K_RESET or k == K_SNAP):
             return r
     return end
 
@@ -240,7 +239,7 @@ def apply_local_until(
             return r
         a = asset[r]
         k = kind[r]
-        if k == _LEVEL or k == _SNAP:
+        if k == K_LEVEL or k == K_SNAP:
             i = int(price[r] * grid + 0.5)
             s = size[r]
             if side[r] > 0:
@@ -265,7 +264,7 @@ def apply_local_until(
                     while j <= grid and ladder[a, ASK, j] <= 0.0:
                         j += 1
                     best[a, ASK] = j
-        elif k == _RESET:
+        elif k == K_RESET:
             ladder[a, BID, :] = 0.0
             ladder[a, ASK, :] = 0.0
             best[a, BID] = -1

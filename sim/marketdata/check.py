@@ -25,11 +25,9 @@ from sim.marketdata.columns import EventColumns
 from sim.marketdata.dataset import Dataset
 from sim.marketdata.findings import Findings
 from sim.marketdata.replay_rules import mirrored_trades, unknown_side_trades
-from sim.marketdata.schema import EventKind
+from sim.marketdata.schema import K_RESET, K_SNAP, EventKind
 from sim.marketdata.validate import table_to_columns, validate_columns
 
-_RESET = int(EventKind.BOOK_RESET)
-_SNAP = int(EventKind.SNAPSHOT_LEVEL)
 _SCALE = 1_000_000  # prices compared at 1e-6, sizes at 1e-6 shares
 #: YES/NO books of one update received further apart than this are noted.
 PAIR_APART_NS = 100_000_000
@@ -98,10 +96,10 @@ def _snapshots(cols: EventColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     kind, asset = cols.kind, cols.asset
     n = len(kind)
     cont = np.zeros(n, dtype=bool)
-    cont[1:] = (kind[1:] == _SNAP) & (asset[1:] == asset[:-1])
+    cont[1:] = (kind[1:] == K_SNAP) & (asset[1:] == asset[:-1])
     seg = np.cumsum(~cont) - 1
     heads = np.flatnonzero(~cont)
-    is_snap_head = kind[heads] == _RESET
+    is_snap_head = kind[heads] == K_RESET
     member = is_snap_head[seg] & cont
     snap_id = np.cumsum(is_snap_head) - 1  # per segment: its snapshot number
     row_snap = np.where(is_snap_head[seg], snap_id[seg], -1)

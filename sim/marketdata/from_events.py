@@ -73,7 +73,18 @@ from sim.events import (
     TradePrint,
 )
 from sim.marketdata.columns import EventColumns
-from sim.marketdata.schema import SIDE_ASK, SIDE_BID, SIDE_NONE, EventKind
+from sim.marketdata.schema import (
+    K_CONN,
+    K_LEVEL,
+    K_RESET,
+    K_RESOLVED,
+    K_SNAP,
+    K_TICK,
+    K_TRADE,
+    SIDE_ASK,
+    SIDE_BID,
+    SIDE_NONE,
+)
 from sim.types import MarketInfo, Side
 
 __all__ = ["IGNORE_REASONS", "RowBuilder", "rows_to_events"]
@@ -83,13 +94,6 @@ logger = logging.getLogger(__name__)
 #: The reasons ``RowBuilder.ignored`` counts (module docstring).
 IGNORE_REASONS: frozenset[str] = frozenset({"unknown_market", "unknown_asset"})
 
-_BOOK_RESET = int(EventKind.BOOK_RESET)
-_SNAPSHOT_LEVEL = int(EventKind.SNAPSHOT_LEVEL)
-_LEVEL_CHANGE = int(EventKind.LEVEL_CHANGE)
-_TRADE = int(EventKind.TRADE)
-_TICK_SIZE = int(EventKind.TICK_SIZE)
-_RESOLVED = int(EventKind.RESOLVED)
-_CONNECTION = int(EventKind.CONNECTION)
 _TRADE_SIDES: dict[int, Side] = {SIDE_BID: Side.BUY, SIDE_ASK: Side.SELL}  # SIDE_NONE: None
 
 
@@ -191,26 +195,24 @@ class RowBuilder:
     def _level_change(self, ev: LevelChange) -> int:
         side = SIDE_BID if ev.side is Side.BUY else SIDE_ASK
         a = self.asset_index(ev.asset_id)
-        self._row(ev.ts_exchange_ns, ev.ts_recv_ns, a, _LEVEL_CHANGE, side, ev.price, ev.size)
+        self._row(ev.ts_exchange_ns, ev.ts_recv_ns, a, K_LEVEL, side, ev.price, ev.size)
         return 1
 
     def _book(self, ev: BookSnapshot) -> int:
         a = self.asset_index(ev.asset_id)
         ex, rv = ev.ts_exchange_ns, ev.ts_recv_ns
-        self._row(ex, rv, a, _BOOK_RESET, SIDE_NONE, 0.0, 0.0)
+        self._row(ex, rv, a, K_RESET, SIDE_NONE, 0.0, 0.0)
         levels = ev.bids + ev.asks
         n = len(levels)
         sides = [SIDE_BID] * len(ev.bids) + [SIDE_ASK] * len(ev.asks)
-        self._rows(
-            n, ex, rv, a, _SNAPSHOT_LEVEL, sides, (p for p, _ in levels), (s for _, s in levels)
-        )
+        self._rows(n, ex, rv, a, K_SNAP, sides, (p for p, _ in levels), (s for _, s in levels))
         return 1 + n
 
     def _trade(self, ev: TradePrint) -> int:
         side = SIDE_NONE if ev.side is None else int(ev.side)  # Side.BUY = SIDE_BID = 1
         size = 0.0 if ev.size is None else ev.size
         a = self.asset_index(ev.asset_id)
-        self._row(ev.ts_exchange_ns, ev.ts_recv_ns, a, _TRADE, side, ev.price, size)
+        self._row(ev.ts_exchange_ns, ev.ts_recv_ns, a, K_TRADE, side, ev.price, size)
         return 1
 
     def _best_bid_ask(self, ev: BestBidAsk) -> int:
@@ -223,7 +225,7 @@ class RowBuilder:
             ev.ts_exchange_ns,
             ev.ts_recv_ns,
             a,
-            _TICK_SIZE,
+            K_TICK,
             SIDE_NONE,
             ev.new_tick_size,
             ev.old_tick_size,
@@ -234,12 +236,12 @@ class RowBuilder:
         idx = [self.asset_index(asset_id) for asset_id in ev.asset_ids]  # all checked first
         for asset_id, a in zip(ev.asset_ids, idx, strict=True):
             payout = ev.payout(asset_id)
-            self._row(ev.ts_exchange_ns, ev.ts_recv_ns, a, _RESOLVED, SIDE_NONE, payout, 0.0)
+            self._row(ev.ts_exchange_ns, ev.ts_recv_ns, a, K_RESOLVED, SIDE_NONE, payout, 0.0)
         return len(idx)
 
     def _connection(self, ev: ConnectionState) -> int:
         side = 1 if ev.connected else 0
-        self._row(ev.ts_exchange_ns, ev.ts_recv_ns, -1, _CONNECTION, side, 0.0, 0.0)
+        self._row(ev.ts_exchange_ns, ev.ts_recv_ns, -1, K_CONN, side, 0.0, 0.0)
         return 1
 
     def extend(self, events: Iterable[MarketEvent]) -> int:
@@ -265,7 +267,7 @@ class RowBuilder:
                 for asset_id, a in zip(known, a_idx, strict=True):
                     payout = ev.payout(asset_id)
                     self._row(
-                        ev.ts_exchange_ns, ev.ts_recv_ns, a, _RESOLVED, SIDE_NONE, payout, 0.0
+                        ev.ts_exchange_ns, ev.ts_recv_ns, a, K_RESOLVED, SIDE_NONE, payout, 0.0
                     )
                 added += len(known)
                 continue
@@ -360,11 +362,11 @@ def rows_to_events(
     i = 0
     while i < n:
         k, a = kind[i], asset[i]
-        if k == _BOOK_RESET:
+        if k == K_RESET:
             bids: list[Level] = []
             asks: list[Level] = []
             j = i + 1
-            while j < n and kind[j] == _SNAPSHOT_LEVEL and asset[j] == a:
+            while j < n and kind[j] == K_SNAP and asset[j] == a:
                 (bids if side[j] == SIDE_BID else asks).append((price[j], size[j]))
                 j += 1
             bids.sort(key=lambda lv: lv[0], reverse=True)
@@ -376,30 +378,30 @@ def rows_to_events(
             )
             i = j
             continue
-        if k == _SNAPSHOT_LEVEL:
+        if k == K_SNAP:
             raise ValueError(f"row {i}: SNAPSHOT_LEVEL without a BOOK_RESET before it")
-        if k == _LEVEL_CHANGE:
+        if k == K_LEVEL:
             side_ = Side.BUY if side[i] == SIDE_BID else Side.SELL
             out.append(LevelChange(ts_ex[i], ts_rv[i], assets[a], markets_by_index[a], side_,
                                    price[i], size[i]))  # fmt: skip
-        elif k == _TRADE:  # side 0 / size 0.0: the venue did not say
+        elif k == K_TRADE:  # side 0 / size 0.0: the venue did not say
             trade_side = _TRADE_SIDES.get(side[i])
             out.append(TradePrint(ts_ex[i], ts_rv[i], assets[a], markets_by_index[a], trade_side,
                                   price[i], None if size[i] == 0.0 else size[i]))  # fmt: skip
-        elif k == _TICK_SIZE:
+        elif k == K_TICK:
             out.append(
                 TickSizeChange(
                     ts_ex[i], ts_rv[i], assets[a], markets_by_index[a], size[i], price[i]
                 )
             )
-        elif k == _RESOLVED:
+        elif k == K_RESOLVED:
             market = markets_by_index[a]
             ids: list[str] = []
             winner = ""
             j = i
             while (
                 j < n
-                and kind[j] == _RESOLVED
+                and kind[j] == K_RESOLVED
                 and ts_ex[j] == ts_ex[i]
                 and ts_rv[j] == ts_rv[i]
                 and markets_by_index[asset[j]] == market
@@ -412,7 +414,7 @@ def rows_to_events(
             out.append(MarketResolved(ts_ex[i], ts_rv[i], market, tuple(ids), winner))
             i = j
             continue
-        elif k == _CONNECTION:
+        elif k == K_CONN:
             out.append(ConnectionState(ts_ex[i], ts_rv[i], connected=side[i] == 1))
         else:
             raise ValueError(f"row {i}: kind {k} is not an EventKind")

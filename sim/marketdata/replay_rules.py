@@ -34,9 +34,8 @@ import itertools
 import numpy as np
 
 from sim.marketdata.columns import EventColumns
-from sim.marketdata.schema import EventKind
+from sim.marketdata.schema import K_TRADE
 
-_TRADE = int(EventKind.TRADE)
 _PRICE_SCALE = 1e6  # prices and sizes are compared at 1e-6
 
 
@@ -87,7 +86,7 @@ def clamp_exchange_time(cols: EventColumns, last: np.ndarray) -> tuple[EventColu
 def mirrored_trades(cols: EventColumns) -> np.ndarray:
     """Boolean mask of NO-token TRADE rows that mirror a YES print (module docstring rule)."""
     out = np.zeros(len(cols.kind), dtype=bool)
-    t = np.flatnonzero((cols.kind == _TRADE) & (cols.asset >= 0) & (cols.side != 0))
+    t = np.flatnonzero((cols.kind == K_TRADE) & (cols.asset >= 0) & (cols.side != 0))
     t = t[cols.size[t] > 0]
     if not len(t):
         return out
@@ -126,5 +125,5 @@ def mirrored_trades(cols: EventColumns) -> np.ndarray:
 
 def unknown_side_trades(cols: EventColumns) -> int:
     """TRADE rows without taker side or size (they touch no resting order)."""
-    trade = cols.kind == _TRADE
+    trade = cols.kind == K_TRADE
     return int(np.count_nonzero(trade & ((cols.side == 0) | ~(cols.size > 0))))

@@ -44,6 +44,16 @@ class EventKind(enum.IntEnum):
     CONNECTION = 7
 
 
+#: The kinds as plain ints: the one set every module, numba kernels included (which
+#: freeze globals at compile time), compares rows against.
+K_RESET = int(EventKind.BOOK_RESET)
+K_SNAP = int(EventKind.SNAPSHOT_LEVEL)
+K_LEVEL = int(EventKind.LEVEL_CHANGE)
+K_TRADE = int(EventKind.TRADE)
+K_TICK = int(EventKind.TICK_SIZE)
+K_RESOLVED = int(EventKind.RESOLVED)
+K_CONN = int(EventKind.CONNECTION)
+
 EVENT_COLUMNS: tuple[str, ...] = (
     "ts_exchange_ns",
     "ts_recv_ns",
