@@ -183,4 +183,3 @@ class FakeVenue:
         if self.balance_error is not None:
             raise self.balance_error
         return Balance(self.cash_usdc, self.cash_usdc, self.clock.now_ns())
-

@@ -133,4 +133,3 @@ class PersistentVenue:
 
     def orders_by_cid(self) -> dict[str, dict]:
         return self._load()["orders"]
-
