@@ -7,6 +7,7 @@ fault plans written for ``place``/``cancel`` hit batches too.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -376,3 +377,21 @@ def test_a_malformed_batch_is_a_clear_error_and_sends_nothing(tmp_path: Path) ->
     assert ex.tracker.orders[a].status is OrderStatus.OPEN and len(ex.tracker.orders) == 2
     assert ex.cancel_many([a, 7, None]) == [True, False, False]
     assert ex.place_many([]) == [] and ex.cancel_many([]) == []
+
+
+def test_cancel_many_stays_one_batch_when_an_order_already_filled(tmp_path: Path) -> None:
+    """Known filled: not sent, the rest still goes as a batch (not a single cancel). Filled
+    at the venue but not heard of yet: that order's own answer says so, the others are
+    cancelled by the same answer, and nothing is asked again."""
+    ex, venue, _ = setup(tmp_path)
+    a, b, c = (x.client_order_id for x in ex.place_many(bids(0.40, 0.41, 0.42)))
+    ex.on_venue_event(venue.fill(a, 10.0))  # we know a filled
+    assert ex.cancel_many([a, b]) == [False, True]
+    assert venue.cancel_many_calls == 1 and ex.caller.stats["cancel"].calls == 1
+    venue.orders[c] = replace(venue.orders[c], status=OrderStatus.FILLED, filled_shares=10.0)
+    d = ex.buy(YES, 0.43, 10.0).client_order_id
+    assert ex.cancel_many([c, d]) == [False, True]  # c matched before our cancel arrived
+    assert venue.cancel_many_calls == 2 and ex.caller.stats["cancel"].calls == 2
+    assert ex.tracker.orders[d].status is OrderStatus.CANCELED
+    assert ex.tracker.orders[c].status is OrderStatus.OPEN  # until its fill is delivered
+    assert "cancel_failed" not in ex.memory_alerts.kinds()

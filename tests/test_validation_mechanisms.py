@@ -17,6 +17,10 @@ import pytest
 from exchange_mock.matching_venue import MatchingVenue
 from exchange_mock.validation import validate
 from sim.executor import Executor
+from sim.executor.alerts import Alarm
+from sim.executor.balance import BalanceCache
+from sim.executor.checks import PreTradeChecks
+from sim.executor.placement import Placer
 from sim.executor.tracker import OrderTracker
 from sim.types import Balance
 
@@ -128,7 +132,7 @@ def test_positions_reconcile_fails_when_resolutions_are_not_settled(tmp_path, mo
 
 
 def test_alerting_fails_when_alerts_are_not_raised(tmp_path, monkeypatch):
-    monkeypatch.setattr(Executor, "_alert", lambda self, *a, **k: None)
+    monkeypatch.setattr(Alarm, "__call__", lambda self, *a, **k: None)
     ev = _fails(run(tmp_path, ["kill_switch"]), "alerting")
     assert ev["events_without_alert"] > 0
 
@@ -173,7 +177,7 @@ def test_retries_fail_without_retries(tmp_path):
 def test_network_health_fails_when_a_lost_answer_is_re_sent_under_a_new_id(tmp_path, monkeypatch):
     """The naive retry: no look-up, a fresh order instead. The venue ends up holding
     orders we never heard of (and their fills)."""
-    real = Executor._place_attempt
+    real = Placer._place_attempt
 
     def naive(self, order, state):
         if not state["ambiguous"]:
@@ -184,20 +188,20 @@ def test_network_health_fails_when_a_lost_answer_is_re_sent_under_a_new_id(tmp_p
         ack = self.caller.attempt("place", self.venue.place, fresh)
         return self._answered(order, dataclasses.replace(ack, client_order_id=req.client_order_id))
 
-    monkeypatch.setattr(Executor, "_place_attempt", naive)
+    monkeypatch.setattr(Placer, "_place_attempt", naive)
     ev = _fails(run(tmp_path, ["retries"]), "network_health")
     assert ev["orders_unknown_to_us"] > 0
 
 
 def test_balance_checking_fails_when_the_balance_is_not_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(Executor, "_balance_now",
-                        lambda self: Balance(1e6, 1e6, self.clock.now_ns()))  # fmt: skip
+    monkeypatch.setattr(BalanceCache, "now",
+                        lambda self: Balance(1e6, 1e6, self._clock.now_ns()))  # fmt: skip
     ev = _fails(run(tmp_path, ["balance"]), "balance_checking")
     assert ev["refused_while_faulty"] == 0
 
 
 def test_slippage_fails_without_the_bound(tmp_path, monkeypatch):
-    monkeypatch.setattr(Executor, "_bound_slippage", lambda self, req, market, expected: req)
+    monkeypatch.setattr(PreTradeChecks, "bound_slippage", lambda self, req, market, expected: req)
     ev = _fails(run(tmp_path, ["slippage"], strategy="taker:Taker"), "slippage")
     assert ev["worst_excess_per_share"] > ev["max_slippage"]
 
@@ -222,7 +226,7 @@ def test_partial_fills_fail_when_partials_are_not_tracked(tmp_path, monkeypatch)
 
 
 def test_insufficient_funds_fails_without_the_pre_check(tmp_path, monkeypatch):
-    monkeypatch.setattr(Executor, "_funds_check", lambda self, *a: ("", ""))
+    monkeypatch.setattr(BalanceCache, "funds_check", lambda self, *a: ("", ""))
     ev = _fails(run(tmp_path, ["insufficient_funds"]), "insufficient_funds")
     assert ev["refused_by_venue"] > 0
 
@@ -250,7 +254,7 @@ def test_websocket_heartbeat_fails_with_the_watchdog_off(tmp_path):
 
 
 def test_exchange_modes_fail_when_cancel_only_refusals_are_retried(tmp_path, monkeypatch):
-    import sim.executor.executor as ex_mod
+    import sim.executor.placement as ex_mod
 
     monkeypatch.setattr(ex_mod, "_retry_place", lambda exc: isinstance(exc, ex_mod.VenueError))
     ev = _fails(run(tmp_path, ["cancel_only"]), "exchange_modes")

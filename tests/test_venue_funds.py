@@ -20,7 +20,8 @@ from exchange_mock import Backtest
 from exchange_mock.faults import FaultInjector, FaultPlan, FaultSpec
 from exchange_mock.sim_venue import SimVenue
 from sim.clock import SimClock
-from sim.executor import Executor
+from sim.executor.balance import BalanceCache
+from sim.executor.checks import PreTradeChecks
 from sim.marketdata import (
     Dataset,
     DatasetWriter,
@@ -355,8 +356,8 @@ def run(root: Path, strategy: Script, cash: float) -> tuple:
 def test_an_executor_that_skips_its_funds_check_is_caught_by_the_venue(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Executor, "_funds_check", lambda self, *a: ("", ""))
-    monkeypatch.setattr(Executor, "_shares_check", lambda self, *a: ("", ""))
+    monkeypatch.setattr(BalanceCache, "funds_check", lambda self, *a: ("", ""))
+    monkeypatch.setattr(PreTradeChecks, "shares_check", lambda self, *a: ("", ""))
     s = over_sender(
         lambda ctx: ctx.orders.buy(YES, 0.53, 300.0),  # takes 50 @ .52 + 250 @ .53: 158.5
         lambda ctx: ctx.orders.sell(NO, 0.40, 100.0),  # never held
@@ -389,7 +390,7 @@ def test_with_its_checks_the_executor_refuses_first(root: Path) -> None:
 def test_a_refusal_whose_answer_was_lost_is_looked_up_and_refused_again(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Executor, "_funds_check", lambda self, *a: ("", ""))
+    monkeypatch.setattr(BalanceCache, "funds_check", lambda self, *a: ("", ""))
     s = Script((1.0, lambda ctx: ctx.orders.buy(YES, 0.53, 300.0)))
     inj = FaultInjector(FaultPlan((FaultSpec("lost_response", at_s=1.0),), 0))
     bt = Backtest(strategy=s, data=root, cash_usdc=100.0, fault_hook=inj,

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sim.clock import Clock
+
 log = logging.getLogger("clobsim.alerts")
 
 
@@ -45,6 +47,21 @@ class LogAlerter:
     def alert(self, alert: Alert) -> None:
         log.log(_LEVELS.get(alert.level, logging.WARNING), "%s: %s", alert.kind,
                 alert.message)  # fmt: skip
+
+
+class Alarm:
+    """Stamps an alert with the clock's time and hands it to the alerter:
+    ``alarm("critical", "journal", "journal write failed: ...")``. Every part of the
+    executor raises its alerts through the one ``Alarm`` it is given."""
+
+    __slots__ = ("_alerter", "_clock")
+
+    def __init__(self, clock: Clock, alerter: Alerter) -> None:
+        self._clock = clock
+        self._alerter = alerter
+
+    def __call__(self, level: str, kind: str, message: str, data: dict | None = None) -> None:
+        self._alerter.alert(Alert(self._clock.now_ns(), level, kind, message, data or {}))
 
 
 class FanOutAlerter:

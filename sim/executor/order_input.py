@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -85,3 +86,15 @@ def shown_number(value: object) -> float:
 
 def shown_asset(value: object) -> str:
     return value if isinstance(value, str) else repr(value)[:80]
+
+
+def check_sequence(items: object, item_type: type, call: str, arg: str) -> None:
+    """A strategy's batch must be a list (or tuple): anything else is a programming error,
+    said plainly (a str would otherwise be taken letter by letter). Malformed elements are
+    refused one by one by the caller, never raised."""
+    cls = items.__class__
+    if cls is list or cls is tuple:  # the usual case, without an ABC check
+        return
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        raise TypeError(f"{call}: {arg} must be a list of {item_type.__name__}, "
+                        f"got {cls.__name__}")  # fmt: skip
