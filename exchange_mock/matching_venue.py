@@ -35,6 +35,7 @@ and is answered ``not enough balance / allowance``.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 from collections.abc import Sequence
@@ -139,6 +140,7 @@ class MatchingVenue:
         self._seq = itertools.count()
         self._cid_of_oid: dict[int, str] = {}
         self._oid_of_cid: dict[str, int] = {}
+        self._vid_of_oid: dict[int, str] = {}
         self._open: dict[int, tuple[int, float]] = {}  # oid -> (status code, filled)
         self.funds = VenueFunds(self.clob, self._open, allowance_usdc)
         self._fills: list[Fill] = []
@@ -253,7 +255,7 @@ class MatchingVenue:
             fill = Fill(
                 trade_id=f"sim-{self._trade_no:010d}",
                 client_order_id=cid,
-                venue_order_id=f"sim-o{oid}",
+                venue_order_id=self._vid_of_oid[oid],
                 asset_id=assets[2 * mkt + outcome],
                 side=_SIDES[side],
                 price=price,
@@ -290,6 +292,12 @@ class MatchingVenue:
     # ------------------------------------------------------------------ Venue calls
     def markets(self) -> list[MarketInfo]:
         return list(self._selected)
+
+    def order_id(self, order: OrderRequest) -> str:
+        """The venue's id of ``order``, known before it is sent: ``0x`` and the SHA-256 of
+        its client order id (Polymarket's is the hash of the signed order; a re-sent order
+        has the same id, and is refused as a duplicate, in both)."""
+        return "0x" + hashlib.sha256(order.client_order_id.encode()).hexdigest()
 
     def _round_trip(self, call: str, deadline_s: float, fault_call: str = ""):
         """Start a call: returns (now_ns, arrival_ns, response_ns, fault) in the clock's time.
@@ -400,6 +408,7 @@ class MatchingVenue:
         if oid >= 0:
             self._cid_of_oid[oid] = cid
             self._oid_of_cid[cid] = oid
+            self._vid_of_oid[oid] = self.order_id(order)
         if not res.accepted:
             return OrderAck(cid, None, False, OrderStatus.REJECTED, res.reason_name,
                             codes.reason_message(res.reason), response)  # fmt: skip
@@ -407,7 +416,7 @@ class MatchingVenue:
             a = self.clob.a
             self._open[oid] = (int(a.oi[oid, OI_STATUS]), float(a.of[oid, OF_FILLED]))
         self._emit_fills(res.fills, arrival, deliver_ns=response)
-        return OrderAck(cid, f"sim-o{oid}", True, res.status, ts_ns=response)
+        return OrderAck(cid, self._vid_of_oid[oid], True, res.status, ts_ns=response)
 
     # ------------------------------------------------------------------ funds
     @property
@@ -444,11 +453,11 @@ class MatchingVenue:
         if oid is None:
             return CancelAck(client_order_id, "", False, "order not found")
         if not self.clob.cancel(oid):
-            return CancelAck(client_order_id, f"sim-o{oid}", False,
+            return CancelAck(client_order_id, self._vid_of_oid[oid], False,
                              "order can't be found - already canceled or matched")  # fmt: skip
         self._open.pop(oid, None)
         gone.append(oid)
-        return CancelAck(client_order_id, f"sim-o{oid}", True)
+        return CancelAck(client_order_id, self._vid_of_oid[oid], True)
 
     def _announce(self, oids: list[int], arrival: int) -> None:
         """Like Polymarket's user channel, each cancellation is also pushed as an order
@@ -470,15 +479,15 @@ class MatchingVenue:
             if self.clob.cancel(oid):
                 self._cancelled(oid, arrival)
                 del self._open[oid]
-                acks.append(CancelAck(self._cid_of_oid[oid], f"sim-o{oid}", True))
+                acks.append(CancelAck(self._cid_of_oid[oid], self._vid_of_oid[oid], True))
         self._finish("cancel_all", now, response, deadline_s, effect)
         return self._answer(effect, acks)
 
     def _state(self, oid: int) -> OrderState:
         """Order ``oid`` as the venue reports it."""
         asset, side, price, size, filled, status, otype, created = self.clob.order_fields(oid)
-        return OrderState(self._cid_of_oid[oid], f"sim-o{oid}", self.assets[asset], side, price,
-                          size, filled, status, otype, created)  # fmt: skip
+        return OrderState(self._cid_of_oid[oid], self._vid_of_oid[oid], self.assets[asset],
+                          side, price, size, filled, status, otype, created)  # fmt: skip
 
     def get_order(self, client_order_id: str, *, deadline_s: float) -> OrderState | None:
         now, _, response, effect = self._round_trip("get_order", deadline_s)

@@ -85,6 +85,13 @@ class Venue(Protocol):
         """Metadata of every market this venue serves."""
         ...
 
+    def order_id(self, order: OrderRequest) -> str:
+        """The id the venue will know ``order`` by, computed before it is sent (Polymarket:
+        the hash of the signed order). The executor journals it with the order before the
+        request leaves, so an order whose answer is lost, or a process that dies mid-call,
+        can still be found at the venue by its own id."""
+        ...
+
     def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck: ...
 
     def place_many(self, orders: Sequence[OrderRequest], *, deadline_s: float) -> list[OrderAck]:

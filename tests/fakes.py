@@ -86,6 +86,9 @@ class FakeVenue:
     def markets(self) -> list[MarketInfo]:
         return self.market_list
 
+    def order_id(self, order: OrderRequest) -> str:
+        return f"v-{order.client_order_id}"
+
     def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck:
         """Faults queued in ``place_faults`` as ("before" | "after", exception): "after"
         registers the order first (accepted, answer lost)."""
@@ -117,7 +120,7 @@ class FakeVenue:
         if order.client_order_id in self.orders:
             return OrderAck(order.client_order_id, None, False, OrderStatus.REJECTED,
                             "duplicated", "order is invalid. Duplicated.", now)  # fmt: skip
-        vid = f"v{len(self.orders) + 1}"
+        vid = self.order_id(order)
         self.orders[order.client_order_id] = OrderState(
             order.client_order_id, vid, order.asset_id, order.side, order.price,
             order.size_shares, 0.0, OrderStatus.OPEN, order.order_type, now)  # fmt: skip

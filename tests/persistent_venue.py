@@ -47,6 +47,9 @@ class PersistentVenue:
     def markets(self) -> list[MarketInfo]:
         return [self.market]
 
+    def order_id(self, order: OrderRequest) -> str:
+        return f"p-{order.client_order_id}"
+
     def place(self, order: OrderRequest, *, deadline_s: float) -> OrderAck:
         st = self._load()
         now = self.clock.now_ns()
@@ -54,7 +57,7 @@ class PersistentVenue:
         if cid in st["orders"]:
             return OrderAck(cid, None, False, OrderStatus.REJECTED, "duplicated",
                             "order is invalid. Duplicated.", now)  # fmt: skip
-        vid = f"p{len(st['orders']) + 1}"
+        vid = self.order_id(order)
         st["orders"][cid] = {
             "vid": vid, "asset": order.asset_id, "side": order.side.name, "price": order.price,
             "size": order.size_shares, "filled": order.size_shares, "status": "FILLED",

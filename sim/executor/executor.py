@@ -64,7 +64,7 @@ from sim.types import (
     OrderType,
     Side,
 )
-from sim.venue import Venue
+from sim.venue import Venue, VenueError
 
 
 class Executor:
@@ -223,12 +223,19 @@ class Executor:
         reason, message, request = checks.verdict(now, request, market, expected, halt)
         if reason:
             return log.refuse_request(now, request, reason, message)
+        try:  # the order's identity at the venue, known (and journaled) before it is sent
+            venue_id = self.venue.order_id(request)
+        except (VenueError, ValueError) as exc:
+            return log.refuse_request(now, request, "order_identity", str(exc))
+        record = request_to_dict(request)
+        record["venue_order_id"] = venue_id
         try:
-            self.journal.append("order_new", now, cid, request_to_dict(request))
+            self.journal.append("order_new", now, cid, record)
         except JournalError as exc:
             self._alarm("critical", "journal", f"journal not writable: {exc}")
             return log.refuse_request(now, request, "journal_unavailable", str(exc))
         order = self.tracker.add(request, now, expected)
+        order.venue_order_id = venue_id
         self._day.orders += 1
         if self._timer is None:
             self.install_timer()

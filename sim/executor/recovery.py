@@ -83,7 +83,8 @@ class Recovery:
         if kind == "order_new":
             req = request_from_dict(p)
             if req.client_order_id not in tracker.orders:
-                tracker.add(req, rec.ts_ns, None)
+                order = tracker.add(req, rec.ts_ns, None)
+                order.venue_order_id = p.get("venue_order_id") or ""  # journals before ids
             self._ids.observe(req.client_order_id)
         elif kind in ("order_ack", "order_state", "order_status"):
             order = tracker.orders.get(rec.key)
