@@ -60,8 +60,9 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange_mock.replay_stats import price_grid
-from sim.marketdata import Dataset, EventColumns, EventKind
+from sim.marketdata import Dataset, EventColumns
 from sim.marketdata.replay_rules import mirrored_trades
+from sim.marketdata.schema import K_LEVEL, K_RESET, K_RESOLVED, K_SNAP, K_TICK, K_TRADE
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,6 @@ LABELS: dict[str, str] = {
 }
 
 _UPDOWN = re.compile(r"^(?P<sym>[a-z0-9]+)-updown-(?P<win>\d+[mhd])-\d+")
-_RESET = int(EventKind.BOOK_RESET)
-_SNAP = int(EventKind.SNAPSHOT_LEVEL)
-_LEVEL = int(EventKind.LEVEL_CHANGE)
-_TRADE = int(EventKind.TRADE)
-_TICK = int(EventKind.TICK_SIZE)
-_RESOLVED = int(EventKind.RESOLVED)
 NS_PER_S = 1_000_000_000
 #: Log-spaced histogram bins: sizes 0.01 .. 1e8 shares, latencies 1 us .. 100 s.
 _BINS_PER_DECADE = 50
@@ -179,16 +174,16 @@ def _book_kernel(
             top_hist[g, _log_bin(ask[y, best_ask[y]], _SIZE_LOG_LO, _SIZE_LOG_HI)] += dt
         last_t[y] = t
         k = kind[r]
-        if k == _RESET or k == _RESOLVED:
+        if k == K_RESET or k == K_RESOLVED:
             bid[y, :] = 0.0
             ask[y, :] = 0.0
             best_bid[y] = -1
             best_ask[y] = empty_ask
-            if k == _RESOLVED:
+            if k == K_RESOLVED:
                 last_t[y] = 0
-        elif k == _TICK:
+        elif k == K_TICK:
             tick[y] = price[r]
-        elif k == _SNAP or k == _LEVEL:
+        elif k == K_SNAP or k == K_LEVEL:
             i = int(price[r] * grid + 0.5)
             s = size[r]
             if side[r] > 0:
@@ -252,8 +247,8 @@ def _levels_per_book(cols: EventColumns, yes_rows: np.ndarray) -> np.ndarray:
     out = []
     for a in np.unique(asset):
         k = kind[asset == a]
-        book_no = np.cumsum(k == _RESET)
-        snaps = np.bincount(book_no[k == _SNAP], minlength=book_no[-1] + 1)
+        book_no = np.cumsum(k == K_RESET)
+        snaps = np.bincount(book_no[k == K_SNAP], minlength=book_no[-1] + 1)
         out.append(snaps[1:])
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
@@ -337,8 +332,8 @@ def measure(path: Path | str) -> dict[str, dict[str, object]]:
                 quoted, one_tick, top_hist,
             )  # fmt: skip
             market = np.where(valid, cols.asset >> 1, -1)
-            is_trade = valid & (cols.kind == _TRADE)
-            is_reset = valid & (cols.kind == _RESET)
+            is_trade = valid & (cols.kind == K_TRADE)
+            is_reset = valid & (cols.kind == K_RESET)
             mirrored = mirrored_trades(cols)
             back_rows, back_ns = _backsteps(cols, last_ex)
             # message starts: a row whose asset or timestamps differ from the previous row's
