@@ -141,3 +141,24 @@ def test_the_cache_is_only_a_cost(dataset: Path, tmp_path: Path) -> None:
     assert_same(b, read(dataset, None)[0])
     assert_same(a, read(dataset, None, markets=["btc-updown-15m-*"])[0])
     assert dataclasses.is_dataclass(a[0])
+
+
+def test_another_version_of_the_reading_code_never_reuses_an_entry(
+    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade that changes how days are read or repaired must not be served days
+    cached by the old code."""
+    from sim.marketdata import day_cache
+
+    cache = DayCache(tmp_path / "c")
+    read(dataset, cache)
+    before = set((tmp_path / "c").iterdir())
+    monkeypatch.setattr(day_cache, "CODE_STAMP", "another-version")
+    calls: list[Path] = []
+    ds = Dataset.open(dataset)
+    ds.day_cache = cache
+    real = ds.read_file
+    ds.read_file = lambda p, *a, **k: calls.append(p) or real(p, *a, **k)  # type: ignore[method-assign]
+    list(ds.iter_days())
+    assert calls  # read from Parquet again
+    assert len(set((tmp_path / "c").iterdir()) - before) == len(before)  # and cached anew

@@ -8,7 +8,9 @@ time, and a paper validation replays the same days for every scenario and seed.
 arrays, and later runs load it back in a fraction of a second.
 
 A day's entry is keyed by everything its content depends on: the cache format,
-the data schema version, the dataset folder, the name, size and modification
+the data schema version, the source of the code that reads, validates and
+repairs a day (``CODE_STAMP``: an upgraded clobsim never reuses what an older
+one wrote), the dataset folder, the name, size and modification
 time of every file read that day, the market filter, and the state carried in
 from earlier days (tick sizes in force and each asset's exchange-time maximum).
 Change any of them and the key changes, so a stale entry is never used; an entry
@@ -46,6 +48,21 @@ log = logging.getLogger(__name__)
 
 #: Bump when the content of an entry or the replay rules change.
 CACHE_FORMAT = 1
+#: the modules whose code decides a cached day's content
+_CODE = ("columns.py", "dataset.py", "day_cache.py", "replay_rules.py", "schema.py",
+         "validate.py", "findings.py", "markets.py")  # fmt: skip
+
+
+def _code_stamp() -> str:
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in _CODE:
+        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+#: hash of the source of ``_CODE``: part of every key
+CODE_STAMP = _code_stamp()
 _DEFAULT_GB = 8.0
 
 
@@ -104,7 +121,8 @@ class DayCache:
     ) -> str:
         """The entry name for a day read from ``files`` with the incoming state."""
         h = hashlib.sha256()
-        h.update(f"clobsim-day:{CACHE_FORMAT}:{SCHEMA_VERSION}:{dataset_root.resolve()}".encode())
+        h.update(f"clobsim-day:{CACHE_FORMAT}:{SCHEMA_VERSION}:{CODE_STAMP}:"
+                 f"{dataset_root.resolve()}".encode())  # fmt: skip
         for f in files:
             st = f.stat()
             h.update(f"\0{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
