@@ -81,12 +81,7 @@ def test_a_changed_file_is_read_again(dataset: Path, tmp_path: Path) -> None:
     st = victim.stat()
     try:
         os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-        calls: list[Path] = []
-        ds = Dataset.open(dataset)
-        ds.day_cache = cache
-        real = ds.read_file
-        ds.read_file = lambda p, *a, **k: calls.append(p) or real(p, *a, **k)  # type: ignore[method-assign]
-        list(ds.iter_days())
+        calls = _files_read(dataset, cache)
     finally:
         os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert victim in calls  # day 2 was read again; day 1 came from the cache
@@ -154,11 +149,17 @@ def test_another_version_of_the_reading_code_never_reuses_an_entry(
     read(dataset, cache)
     before = set((tmp_path / "c").iterdir())
     monkeypatch.setattr(day_cache, "CODE_STAMP", "another-version")
+    calls = _files_read(dataset, cache)
+    assert calls  # read from Parquet again
+    assert len(set((tmp_path / "c").iterdir()) - before) == len(before)  # and cached anew
+
+
+def _files_read(dataset: Path, cache: DayCache) -> list[Path]:
+    """Every Parquet file a full read of ``dataset`` over ``cache`` opened."""
     calls: list[Path] = []
     ds = Dataset.open(dataset)
     ds.day_cache = cache
     real = ds.read_file
     ds.read_file = lambda p, *a, **k: calls.append(p) or real(p, *a, **k)  # type: ignore[method-assign]
     list(ds.iter_days())
-    assert calls  # read from Parquet again
-    assert len(set((tmp_path / "c").iterdir()) - before) == len(before)  # and cached anew
+    return calls
