@@ -1,31 +1,44 @@
-"""``make bench``: clobsim against hftbacktest on one seeded L2 stream, in one process.
+"""``make bench``: clobsim against hftbacktest on two seeded L2 streams, in one process.
 
-    python -m benchmarks.run [--events N] [--seed S] [--quick] [--repeat R] [--out PATH]
+    python -m benchmarks.run [--events N] [--sparse-events M] [--seed S] [--quick]
+                             [--repeat R] [--only STREAM] [--out PATH]
 
-Generates (or loads from ``benchmarks/_work/``) the stream, converts it for
+Generates (or loads from ``benchmarks/_work/``) each stream, converts it for
 hftbacktest, runs (a) replay only and (b) a quoter re-quoting every 100 ms of
-simulated time on both engines, prints events/s and the clobsim/hftbacktest
-ratios and writes ``benchmarks/results.json``::
+simulated time on both engines, prints events/s, the clobsim/hftbacktest ratios
+and the quoters' microseconds per requote, and writes ``benchmarks/results.json``.
+
+The streams (same generator, same seed, different clock):
+
+* ``default``: ~1,400 rows per simulated second, 5,000,000 rows (~1 hour);
+* ``sparse_300rps``: ~300 rows per simulated second; by default as many rows as
+  cover the same simulated time (~1,071,000), so both quoters requote as often.
+
+::
 
     {"replay": {"clobsim_eps": .., "hftbacktest_eps": ..},
-     "quote_100ms": {"clobsim_eps": .., "hftbacktest_eps": ..},
+     "quote_100ms": {"clobsim_eps": .., "hftbacktest_eps": ..,
+                     "clobsim_us_per_requote": .., "hftbacktest_us_per_requote": ..},
+     "stream": {"events": .., "rows_per_s": 1400.0, "simulated_s": ..},
+     "sparse_300rps": {"replay": {..}, "quote_100ms": {..}, "stream": {..}},
      "jit_cold_s": .., "jit_warm_s": .., "peak_rss_mb": ..}
 
-A run that does not exist yet (``NotImplementedError``) is "pending" and null in
-the JSON. Per-run details (requotes, fills, seconds, ...) go to
+The default stream's numbers stay at the top level (as before the sparse stream
+existed). A run that does not exist yet (``NotImplementedError``) is "pending" and
+null in the JSON. Per-run details (requotes, fills, seconds, ...) go to
 ``benchmarks/_work/details.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import resource
 import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,47 +48,40 @@ from rich.table import Table
 from benchmarks import clobsim_runs, hftb
 from benchmarks.stream import (
     EVENTS_PER_SECOND,
+    SPARSE_EVENTS_PER_SECOND,
     STREAM_VERSION,
-    bench_assets,
-    make_stream,
     simulated_seconds,
 )
-from sim.marketdata import EventColumns
-from sim.marketdata.columns import ARRAY_FIELDS
+from benchmarks.stream_cache import WORK, load_stream
 
 HERE = Path(__file__).resolve().parent
-WORK = HERE / "_work"
 RESULTS = HERE / "results.json"
+DEFAULT_EVENTS = 5_000_000
 QUICK_EVENTS = 200_000
-#: hftbacktest's numbers on this machine quoted in the product issue, for orientation.
+#: hftbacktest's numbers on this machine quoted in the product issue (default stream).
 PEER_REFERENCE_EPS = {"replay": 19.7e6, "quote_100ms": 10.9e6}
 #: Stop repeating a run once one repetition took this long.
 REPEAT_BUDGET_S = 10.0
+DEFAULT_STREAM = "default"
+SPARSE_STREAM = "sparse_300rps"
 
 
-def _generator_hash() -> str:
-    """Short hash of the generator's source: editing it invalidates cached streams."""
-    return hashlib.sha1((HERE / "stream.py").read_bytes()).hexdigest()[:10]
+@dataclass(frozen=True)
+class BenchStream:
+    """One stream of the bench: its key in ``results.json``, rate and row count."""
+
+    key: str
+    events_per_second: float
+    n_events: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.events_per_second:,.0f} rows/s"
 
 
-def load_stream(n_events: int, seed: int) -> tuple[EventColumns, bool]:
-    """The stream for (n, seed), from the ``.npz`` cache when present. Returns (stream, cached)."""
-    path = WORK / f"stream_v{STREAM_VERSION}_{_generator_hash()}_n{n_events}_s{seed}.npz"
-    if path.is_file():
-        try:
-            with np.load(path) as z:
-                arrays = {k: z[k] for k in ARRAY_FIELDS}
-            return EventColumns.from_arrays(bench_assets(), **arrays), True
-        except (OSError, KeyError, ValueError):
-            path.unlink(missing_ok=True)  # a broken cache file is rebuilt
-    cols = make_stream(n_events, seed)
-    WORK.mkdir(parents=True, exist_ok=True)
-    for stale in WORK.glob(f"stream_*_n{n_events}_s{seed}.npz"):  # older generator versions
-        stale.unlink(missing_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **{k: getattr(cols, k) for k in ARRAY_FIELDS})
-    tmp.replace(path)
-    return cols, False
+def sparse_rows(n_default: int) -> int:
+    """Rows of the sparse stream covering the simulated time ``n_default`` default rows do."""
+    return max(round(n_default * SPARSE_EVENTS_PER_SECOND / EVENTS_PER_SECOND), 200)
 
 
 def _timed(fn: Callable[..., dict], arg: object, n_events: int, repeat: int) -> dict:
@@ -92,7 +98,10 @@ def _timed(fn: Callable[..., dict], arg: object, n_events: int, repeat: int) -> 
         if out["seconds"] > REPEAT_BUDGET_S:
             break
     assert best is not None
-    return {**best, "eps": n_events / best["seconds"], "all_seconds": runs}
+    out = {**best, "eps": n_events / best["seconds"], "all_seconds": runs}
+    if best.get("requotes"):  # wall seconds of the whole run (replay included) per requote
+        out["us_per_requote"] = best["seconds"] / best["requotes"] * 1e6
+    return out
 
 
 def _contender(fn: Callable[..., dict], arg: object, n: int, repeat: int) -> dict:
@@ -103,6 +112,47 @@ def _contender(fn: Callable[..., dict], arg: object, n: int, repeat: int) -> dic
     except Exception as exc:  # one engine failing must not hide the other's numbers
         traceback.print_exc()
         return {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+
+
+def run_stream(con: Console, bs: BenchStream, seed: int, repeat: int) -> dict:
+    """Both runs on both engines for one stream: ``{"meta": {...}, "runs": {...}}``."""
+    n = bs.n_events
+    t0 = time.perf_counter()
+    stream, cached = load_stream(n, seed, events_per_second=bs.events_per_second)
+    t_stream = time.perf_counter() - t0
+    sim_s = simulated_seconds(stream)
+    kinds = np.bincount(stream.kind, minlength=5)
+    con.print(
+        f"stream {bs.key}: {n:,} rows, seed {seed}, {sim_s / 60:.1f} min simulated "
+        f"({n / sim_s:,.0f} rows/s), level changes {kinds[3] / n:.1%}, "
+        f"trades {kinds[4] / n:.1%}; {'loaded' if cached else 'generated'} in {t_stream:.1f} s"
+    )
+    t0 = time.perf_counter()
+    data = hftb.to_hftbacktest(stream)  # must stay alive while any backtest runs on it
+    t_conv = time.perf_counter() - t0
+
+    runs: dict[str, dict[str, dict]] = {}
+    for name, ours, peer in (
+        ("replay", clobsim_runs.replay_only, hftb.replay_only),
+        ("quote_100ms", clobsim_runs.quote_100ms, hftb.quote_100ms),
+    ):
+        con.print(f"  running {name} ...")
+        runs[name] = {
+            "clobsim": _contender(ours, stream, n, repeat),
+            "hftbacktest": _contender(peer, data, n, repeat),
+        }
+    del data  # only now: hftbacktest held a raw pointer into it
+    meta = {
+        "events": n,
+        "seed": seed,
+        "rows_per_s": bs.events_per_second,
+        "simulated_s": round(sim_s, 3),
+        "kind_counts": {str(k): int(c) for k, c in enumerate(kinds) if c},
+        "stream_seconds": t_stream,
+        "stream_cached": cached,
+        "hftbacktest_convert_seconds": t_conv,
+    }
+    return {"meta": meta, "runs": runs}
 
 
 def peak_rss_mb() -> float:
@@ -116,44 +166,134 @@ def _fmt_eps(r: dict) -> str:
     return r["status"]
 
 
+def _fmt_us(r: dict) -> str:
+    return f"{r['us_per_requote']:,.1f}" if "us_per_requote" in r else "-"
+
+
+def _results_block(out: dict) -> dict:
+    """The JSON numbers of one stream."""
+
+    def eps(r: dict) -> float | None:
+        return round(r["eps"], 1) if r["status"] == "ok" else None
+
+    def us(r: dict) -> float | None:
+        return round(r["us_per_requote"], 3) if "us_per_requote" in r else None
+
+    block: dict = {}
+    for name, r in out["runs"].items():
+        block[name] = {"clobsim_eps": eps(r["clobsim"]), "hftbacktest_eps": eps(r["hftbacktest"])}
+        if name == "quote_100ms":
+            block[name]["clobsim_us_per_requote"] = us(r["clobsim"])
+            block[name]["hftbacktest_us_per_requote"] = us(r["hftbacktest"])
+    m = out["meta"]
+    block["stream"] = {k: m[k] for k in ("events", "rows_per_s", "simulated_s")}
+    return block
+
+
+def _eps_table(outs: dict[str, dict], streams: dict[str, BenchStream], repeat: int) -> Table:
+    table = Table(title=f"events/s, best of {repeat} (ratio = clobsim / hftbacktest)")
+    table.add_column("stream")
+    table.add_column("run")
+    table.add_column("clobsim", justify="right")
+    table.add_column("hftbacktest", justify="right")
+    table.add_column("ratio", justify="right")
+    table.add_column("peer in issue", justify="right", style="dim")
+    for key, out in outs.items():
+        bs = streams[key]
+        first_cells = (bs.label, f"{bs.n_events:,} rows")  # the stream, over its rows
+        for i, (name, r) in enumerate(out["runs"].items()):
+            a, b = r["clobsim"], r["hftbacktest"]
+            ok = a["status"] == b["status"] == "ok"
+            peer = PEER_REFERENCE_EPS[name] if key == DEFAULT_STREAM else None
+            table.add_row(
+                first_cells[i] if i < len(first_cells) else "",
+                name,
+                _fmt_eps(a),
+                _fmt_eps(b),
+                f"{a['eps'] / b['eps']:.3f}x" if ok else "-",
+                "-" if peer is None else f"{peer / 1e6:.1f} M",
+                end_section=i == len(out["runs"]) - 1,
+            )
+    return table
+
+
+def _requote_table(outs: dict[str, dict], streams: dict[str, BenchStream]) -> Table:
+    table = Table(title="quote_100ms: µs per requote (wall seconds of the run / requotes)")
+    table.add_column("stream")
+    table.add_column("requotes", justify="right")
+    table.add_column("clobsim", justify="right")
+    table.add_column("no executor", justify="right", style="dim")
+    table.add_column("hftbacktest", justify="right")
+    table.add_column("clobsim/hftb", justify="right")
+    for key, out in outs.items():
+        a, b = out["runs"]["quote_100ms"]["clobsim"], out["runs"]["quote_100ms"]["hftbacktest"]
+        ok = "us_per_requote" in a and "us_per_requote" in b
+        floor = a.get("no_executor_us_per_requote")
+        table.add_row(
+            streams[key].label,
+            f"{(a if 'requotes' in a else b).get('requotes', 0):,}",
+            _fmt_us(a),
+            "-" if floor is None else f"{floor:,.1f}",
+            _fmt_us(b),
+            f"{a['us_per_requote'] / b['us_per_requote']:,.0f}x" if ok else "-",
+        )
+    return table
+
+
+def _print_quoters(con: Console, key: str, out: dict) -> None:
+    q = out["runs"]["quote_100ms"]["hftbacktest"]
+    if q["status"] == "ok":
+        con.print(
+            f"{key}, hftbacktest quoter: {q['requotes']:,} requotes, "
+            f"{q['orders_submitted']:,} orders, {q['cancels']:,} cancels, {q['fills']:,} fills, "
+            f"{q['order_errors']} order errors, {q['us_per_requote']:.1f} us per requote"
+        )
+    c = out["runs"]["quote_100ms"]["clobsim"]
+    if c["status"] == "ok":
+        con.print(
+            f"{key}, clobsim quoter: {c['requotes']:,} requotes, {c['orders']:,} orders, "
+            f"{c['fills']:,} fills, {c['us_per_requote']:.0f} us per requote; the same quotes "
+            f"straight to SimVenue, no executor: {c['no_executor_eps'] / 1e6:.2f} M ev/s "
+            f"({c['no_executor_us_per_requote']:.0f} us per requote, the engine + venue floor)"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__.split("\n")[0]
     )
-    ap.add_argument("--events", type=int, default=None, help="stream rows (default 5,000,000)")
+    ap.add_argument(
+        "--events", type=int, default=None, help="rows of the default stream (5,000,000)"
+    )
+    ap.add_argument(
+        "--sparse-events",
+        type=int,
+        default=None,
+        help="rows of the sparse stream (default: the default stream's simulated time)",
+    )
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--quick", action="store_true", help=f"{QUICK_EVENTS:,} rows, one repetition")
+    ap.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_EVENTS:,} default rows, one repetition"
+    )
     ap.add_argument("--repeat", type=int, default=None, help="repetitions, best kept (default 3)")
+    ap.add_argument(
+        "--only", choices=(DEFAULT_STREAM, SPARSE_STREAM), default=None, help="one stream only"
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    n = args.events or (QUICK_EVENTS if args.quick else 5_000_000)
+    n = args.events or (QUICK_EVENTS if args.quick else DEFAULT_EVENTS)
     repeat = args.repeat or (1 if args.quick else 3)
     con = Console()
 
-    t0 = time.perf_counter()
-    stream, cached = load_stream(n, args.seed)
-    t_stream = time.perf_counter() - t0
-    sim_s = simulated_seconds(stream)
-    kinds = np.bincount(stream.kind, minlength=5)
-    con.print(
-        f"stream: {n:,} rows, seed {args.seed}, {sim_s / 60:.1f} min simulated "
-        f"(~{EVENTS_PER_SECOND:,.0f} rows/s), level changes {kinds[3] / n:.1%}, "
-        f"trades {kinds[4] / n:.1%}; {'loaded' if cached else 'generated'} in {t_stream:.1f} s"
-    )
-    t0 = time.perf_counter()
-    data = hftb.to_hftbacktest(stream)  # must stay alive while any backtest runs on it
-    t_conv = time.perf_counter() - t0
-
-    runs: dict[str, dict[str, dict]] = {}
-    for name, ours, peer in (
-        ("replay", clobsim_runs.replay_only, hftb.replay_only),
-        ("quote_100ms", clobsim_runs.quote_100ms, hftb.quote_100ms),
-    ):
-        con.print(f"running {name} ...")
-        runs[name] = {
-            "clobsim": _contender(ours, stream, n, repeat),
-            "hftbacktest": _contender(peer, data, n, repeat),
-        }
+    streams = {
+        DEFAULT_STREAM: BenchStream(DEFAULT_STREAM, EVENTS_PER_SECOND, n),
+        SPARSE_STREAM: BenchStream(
+            SPARSE_STREAM, SPARSE_EVENTS_PER_SECOND, args.sparse_events or sparse_rows(n)
+        ),
+    }
+    if args.only:
+        streams = {args.only: streams[args.only]}
+    outs = {key: run_stream(con, bs, args.seed, repeat) for key, bs in streams.items()}
 
     con.print("jit timings (fresh interpreters, cold then warm numba cache) ...")
     try:
@@ -167,15 +307,14 @@ def main(argv: list[str] | None = None) -> int:
         jit_cold = jit_warm = None
         jit_status = f"error: {type(exc).__name__}: {exc}"
     rss = peak_rss_mb()
-    del data  # only now: hftbacktest held a raw pointer into it
 
-    def eps(r: dict) -> float | None:
-        return round(r["eps"], 1) if r["status"] == "ok" else None
-
-    results = {
-        name: {"clobsim_eps": eps(r["clobsim"]), "hftbacktest_eps": eps(r["hftbacktest"])}
-        for name, r in runs.items()
-    }
+    results: dict = {}
+    for key, out in outs.items():
+        block = _results_block(out)
+        if key == DEFAULT_STREAM:
+            results.update(block)  # top level, where readers found it before
+        else:
+            results[key] = block
     results["jit_cold_s"] = None if jit_cold is None else round(jit_cold, 3)
     results["jit_warm_s"] = None if jit_warm is None else round(jit_warm, 3)
     results["peak_rss_mb"] = round(rss, 1)
@@ -183,61 +322,35 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 
     details = {
-        "events": n,
-        "seed": args.seed,
         "stream_version": STREAM_VERSION,
-        "simulated_seconds": sim_s,
-        "kind_counts": {str(k): int(c) for k, c in enumerate(kinds) if c},
-        "stream_seconds": t_stream,
-        "stream_cached": cached,
-        "hftbacktest_convert_seconds": t_conv,
         "hftbacktest_version": hftb.HFTB_VERSION,
         "repeat": repeat,
-        "runs": runs,
+        "streams": outs,
         "jit": {"status": jit_status, "cold_s": jit_cold, "warm_s": jit_warm},
         "results": results,
     }
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "details.json").write_text(json.dumps(details, indent=2, default=float) + "\n")
 
-    table = Table(title=f"events/s, {n:,} rows, best of {repeat} (ratio = clobsim / hftbacktest)")
-    table.add_column("run")
-    table.add_column("clobsim", justify="right")
-    table.add_column("hftbacktest", justify="right")
-    table.add_column("ratio", justify="right")
-    table.add_column("peer in issue", justify="right", style="dim")
-    for name, r in runs.items():
-        a, b = r["clobsim"], r["hftbacktest"]
-        ratio = f"{a['eps'] / b['eps']:.2f}x" if a["status"] == b["status"] == "ok" else "-"
-        table.add_row(
-            name, _fmt_eps(a), _fmt_eps(b), ratio, f"{PEER_REFERENCE_EPS[name] / 1e6:.1f} M"
-        )
-    con.print(table)
-    q = runs["quote_100ms"]["hftbacktest"]
-    if q["status"] == "ok":
-        con.print(
-            f"hftbacktest quoter: {q['requotes']:,} requotes, {q['orders_submitted']:,} orders, "
-            f"{q['cancels']:,} cancels, {q['fills']:,} fills, {q['order_errors']} order errors"
-        )
-    c = runs["quote_100ms"]["clobsim"]
-    if c["status"] == "ok":
-        con.print(
-            f"clobsim quoter: {c['requotes']:,} requotes, {c['orders']:,} orders, "
-            f"{c['fills']:,} fills, {c['us_per_requote']:.0f} us per requote; the same quotes "
-            f"straight to SimVenue, no executor: {c['no_executor_eps'] / 1e6:.2f} M ev/s "
-            f"({c['no_executor_us_per_requote']:.0f} us per requote, the engine + venue floor)"
-        )
-    for name, r in runs.items():
-        for who, x in r.items():
-            if x["status"] != "ok":
-                con.print(f"{name} / {who}: {x['status']} ({x['reason']})")
+    con.print(_eps_table(outs, streams, repeat))
+    con.print(_requote_table(outs, streams))
+    for key, out in outs.items():
+        _print_quoters(con, key, out)
+    for key, out in outs.items():
+        for name, r in out["runs"].items():
+            for who, x in r.items():
+                if x["status"] != "ok":
+                    con.print(f"{key} / {name} / {who}: {x['status']} ({x['reason']})")
     if jit_cold is not None:
         con.print(f"jit: cold {jit_cold:.2f} s, warm {jit_warm:.2f} s (whole fresh interpreter)")
     else:
         con.print(f"jit: {jit_status}")
     con.print(f"peak RSS: {rss:,.0f} MB; wrote {args.out}")
     failed = jit_status.startswith("error") or any(
-        x["status"] == "error" for r in runs.values() for x in r.values()
+        x["status"] == "error"
+        for out in outs.values()
+        for r in out["runs"].values()
+        for x in r.values()
     )
     return 1 if failed else 0
 

@@ -16,6 +16,12 @@ Time: ``EVENTS_PER_SECOND`` rows per second of simulated time on average
 ``price_change`` message do), so 5 M rows cover ~1 hour. Exchange timestamps
 are on whole milliseconds (Polymarket's resolution); receive timestamps add a
 feed latency of 20 ms plus an exponential 10 ms tail and never go backwards.
+
+``make_stream(..., events_per_second=SPARSE_EVENTS_PER_SECOND)`` is the bench's
+second, sparse stream. The rate only stretches the clock: the random draws are
+the same, so for one seed both rates give the same rows (kinds, sides, prices,
+sizes) with different timestamps. Fewer rows per second means fewer rows between
+two requotes of a timer-driven strategy, so per-requote costs weigh more.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ from sim.types import MarketInfo
 STREAM_VERSION = 1
 
 TICK = 0.01
-EVENTS_PER_SECOND = 1_400.0
+EVENTS_PER_SECOND = 1_400.0  # the default stream's rows per simulated second
+#: The sparse stream: ~30 rows between two 100 ms requotes instead of ~140.
+SPARSE_EVENTS_PER_SECOND = 300.0
 SAME_TS_PROB = 0.5  # a row shares the previous row's timestamp (one message, several levels)
 TRADE_ROW_SHARE = 0.13  # target share of TRADE rows; each trade also brings one LEVEL_CHANGE
 FAIR_STEP_TICKS = 0.003  # stdev of the fair value's per-row step, in ticks
@@ -69,10 +77,16 @@ def bench_assets() -> tuple[str, ...]:
     return (m.yes_token_id, m.no_token_id)
 
 
-def make_stream(n_events: int = 5_000_000, seed: int = 1) -> EventColumns:
-    """Exactly ``n_events`` rows of the benchmark market's YES book, deterministic per seed."""
+def make_stream(
+    n_events: int = 5_000_000, seed: int = 1, *, events_per_second: float = EVENTS_PER_SECOND
+) -> EventColumns:
+    """Exactly ``n_events`` rows of the benchmark market's YES book, deterministic per
+    ``(n_events, seed, events_per_second)``; ``events_per_second`` is the mean number of
+    rows per second of simulated time."""
     if n_events < 200:
         raise ValueError("n_events must be at least 200 (the opening snapshot takes up to 100)")
+    if not (np.isfinite(events_per_second) and events_per_second > 0):
+        raise ValueError(f"events_per_second must be finite and > 0, got {events_per_second!r}")
     ts_ex = np.empty(n_events, np.int64)
     ts_recv = np.empty(n_events, np.int64)
     kind = np.empty(n_events, np.uint8)
@@ -83,7 +97,7 @@ def make_stream(n_events: int = 5_000_000, seed: int = 1) -> EventColumns:
         n_events,
         seed,
         START_NS,
-        EVENTS_PER_SECOND,
+        float(events_per_second),
         SAME_TS_PROB,
         TRADE_ROW_SHARE / (1.0 - TRADE_ROW_SHARE),  # P(trade) per step: 2 rows vs 1 row
         FAIR_STEP_TICKS,

@@ -3,12 +3,15 @@ conversion for hftbacktest. No timing assertions."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from benchmarks.clobsim_runs import one_market_state
 from benchmarks.stream import (
     EVENTS_PER_SECOND,
+    SPARSE_EVENTS_PER_SECOND,
     STREAM_DAY,
     bench_market,
     make_stream,
@@ -59,6 +62,48 @@ def test_kind_mix_snapshot_and_rate(stream) -> None:
     assert kinds[K.TRADE] / N == pytest.approx(0.13, abs=0.02)
     rate = N / simulated_seconds(stream)
     assert 0.7 * EVENTS_PER_SECOND < rate < 1.3 * EVENTS_PER_SECOND
+
+
+def test_the_rate_stretches_the_clock_and_nothing_else(stream) -> None:
+    sparse = make_stream(N, seed=3, events_per_second=SPARSE_EVENTS_PER_SECOND)
+    for k in ("kind", "side", "price", "size", "asset", "seq"):  # the same rows ...
+        assert (getattr(sparse, k) == getattr(stream, k)).all(), k
+    rate = N / simulated_seconds(sparse)  # ... further apart
+    assert 0.7 * SPARSE_EVENTS_PER_SECOND < rate < 1.3 * SPARSE_EVENTS_PER_SECOND
+    assert (np.diff(sparse.ts_exchange_ns) >= 0).all()
+    assert (sparse.ts_recv_ns >= sparse.ts_exchange_ns).all()
+    assert (sparse.ts_exchange_ns % 1_000_000 == 0).all()
+
+
+@pytest.mark.parametrize("rate", [0.0, -300.0, float("nan"), float("inf")])
+def test_a_rate_that_is_not_a_positive_number_is_refused(rate) -> None:
+    with pytest.raises(ValueError, match="events_per_second"):
+        make_stream(1_000, seed=3, events_per_second=rate)
+
+
+def test_the_sparse_stream_covers_the_default_streams_simulated_time(stream) -> None:
+    from benchmarks.run import sparse_rows
+
+    sparse = make_stream(sparse_rows(N), seed=3, events_per_second=SPARSE_EVENTS_PER_SECOND)
+    assert simulated_seconds(sparse) == pytest.approx(simulated_seconds(stream), rel=0.1)
+
+
+def test_the_cache_keeps_one_file_per_rate_and_drops_old_generators(tmp_path, monkeypatch) -> None:
+    from benchmarks import stream_cache
+
+    monkeypatch.setattr(stream_cache, "WORK", tmp_path)
+    stale = tmp_path / "stream_v0_0000000000_n1000_s3.npz"
+    stale.write_bytes(b"from an older generator")
+    dense, cached = stream_cache.load_stream(1_000, 3)
+    assert not cached and not stale.exists()
+    sparse, cached = stream_cache.load_stream(1_000, 3, events_per_second=300.0)
+    assert not cached
+    assert len(list(tmp_path.glob("stream_*.npz"))) == 2
+    again, cached = stream_cache.load_stream(1_000, 3, events_per_second=300.0)
+    assert cached and again.equals(sparse)
+    again, cached = stream_cache.load_stream(1_000, 3)
+    assert cached and again.equals(dense)
+    assert not sparse.equals(dense)
 
 
 def test_book_never_crosses_and_trades_print_at_the_touch(stream) -> None:
@@ -153,3 +198,19 @@ def test_clobsim_quoter_requotes_every_100ms_through_the_executor(stream, tmp_pa
     assert out["orders"] == 2 * out["requotes"]  # both sides quoted each time (none refused)
     assert out["fills"] > 0
     assert out["no_executor_eps"] > 0 and out["us_per_requote"] > 0
+
+
+def test_the_layers_share_one_timer_and_add_up(stream, tmp_path, monkeypatch) -> None:
+    from benchmarks import clobsim_runs, layers
+
+    monkeypatch.setattr(clobsim_runs, "WORK", tmp_path)  # its datasets, not the repo's
+    out = layers.measure(stream, repeat=1)
+    assert out["requotes"] == pytest.approx(simulated_seconds(stream) * 10, abs=2)
+    rows = out["layers"]
+    assert [r["layer"] for r in rows] == ["a", "b", "c", "d"]
+    assert rows[0]["delta_us_per_requote"] is None
+    for prev, row in itertools.pairwise(rows):
+        assert row["us_per_requote"] > 0
+        assert row["delta_us_per_requote"] == pytest.approx(
+            row["us_per_requote"] - prev["us_per_requote"], abs=0.02
+        )
