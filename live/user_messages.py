@@ -14,7 +14,7 @@ Two entry points, as for the market channel:
 * ``UserFrameParser().parse(frame, recv_ns)`` never raises for bad input; it
   counts ``errors``/``notes`` by reason, keeps the last ``rejected``/``noted``,
   counts ``messages`` and ``keepalives``, and logs each rejection and note at
-  WARNING (throttled per reason; see ``live.market_messages.TolerantParser``).
+  WARNING (throttled per reason; see ``live.message_frames.TolerantParser``).
 
 Messages
 --------
@@ -74,18 +74,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from live.market_messages import (
+from live.market_handlers import MARKET_EVENT_TYPES
+from live.message_fields import (
     _MAX_AHEAD_NS,
     _MAX_MS,
-    MARKET_EVENT_TYPES,
-    USER_CHANNEL_TYPES,
     Notes,
     ParseNote,
-    TolerantParser,
     _absent,
     _fail,
     _get,
-    _infer_event_type,
     _int_stamp,
     _list,
     _obj,
@@ -94,8 +91,9 @@ from live.market_messages import (
     _side,
     _size,
     _str,
-    decode_frame,
 )
+from live.message_frames import TolerantParser, decode_frame
+from live.message_shapes import USER_CHANNEL_TYPES, _infer_event_type
 from sim.errors import MessageParseError
 from sim.types import Side
 

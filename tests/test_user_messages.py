@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import live.user_messages as um
-from live.market_messages import ParseNote, is_user_channel_message, parse_market_frame
+from live.market_messages import parse_market_frame
+from live.message_fields import ParseNote
+from live.message_shapes import is_user_channel_message
 from live.user_messages import (
     USER_NOTES,
     USER_REASONS,
