@@ -131,6 +131,23 @@ def test_a_halt_survives_a_restart_and_only_an_operator_lifts_it(tmp_path: Path)
     assert _restart(again, venue, clock).state is TradingState.ACTIVE
 
 
+def _cancel_all_down(*args, deadline_s: float):
+    raise VenueUnavailable("503", call="cancel_all", status=503)
+
+
+def test_a_restart_into_a_halt_cancels_the_orders_the_halt_could_not(tmp_path: Path) -> None:
+    ex, venue, clock = setup(tmp_path)
+    cid = ex.buy(YES, 0.40, 10.0).client_order_id
+    venue.cancel_all = _cancel_all_down  # the halt's cancel-all never lands ...
+    ex.halt("operator: stop")
+    assert venue.open_orders(deadline_s=1.0)  # ... so the order still rests at the venue
+    del venue.cancel_all  # the venue is back when the process restarts
+    again = _restart(ex, venue, clock)
+    assert again.state is TradingState.HALTED
+    assert venue.open_orders(deadline_s=1.0) == []
+    assert again.tracker.orders[cid].status is OrderStatus.CANCELED
+
+
 class _FlakyJournal(MemoryJournal):
     broken = False
 

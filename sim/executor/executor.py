@@ -332,9 +332,10 @@ class Executor:
         """Rebuild state from the journal (orders, fills, resolutions, the trading state),
         then reconcile with the venue.
 
-        Returns one line per discrepancy found and resolved, for the operator.
+        Returns one line per discrepancy found and resolved, for the operator. A run
+        that was HALTED cancels every open order again (``Guard.after_restart``).
         """
-        return self._recovery.recover()
+        return self._recovery.recover() + self._guard.after_restart()
 
     def reconcile(self) -> list[str]:
         """Make our books agree with the venue's: orders, fills and balance. A failure

@@ -64,6 +64,17 @@ class Guard:
         self._cancels.pending = True
         self._cancels.cancel_everything()
 
+    def after_restart(self) -> list[str]:
+        """A process restarted into HALTED redoes the halt's cancel-everything: whether the
+        first process's cancels landed is not journaled, so orders it knew may still rest."""
+        if self._state.state is not _HALTED:
+            return []
+        self._cancels.pending = True
+        self._cancels.cancel_everything()
+        if self._cancels.pending:
+            return ["halted before the restart: open orders remain after cancel-all"]
+        return ["halted before the restart: every open order cancelled again"]
+
     def reduce(self, reason: str) -> None:
         """A breaker tripped: only position-reducing orders from now on, and resting orders
         that would add exposure are cancelled (they could still fill after the trip)."""
