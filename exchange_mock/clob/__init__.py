@@ -4,7 +4,9 @@ Modules, one idea each:
 
 * ``codes``    - integer codes: rejection reasons (with the venue's words),
                  order types, statuses, queue models, replay stop reasons.
-* ``state``    - the array layout (books, markets, orders, fills, account).
+* ``state``    - the array layout (books, markets, orders, fills, account) and
+                 ``ClobState``, the one argument every kernel takes.
+* ``direct``   - direct calls into the fixed-signature kernels (no per-call typing).
 * ``ladder``   - price slots, YES/NO mapping, level updates, taker walks.
 * ``fees``     - taker fee and per-fill cash/position accounting.
 * ``orders``   - validation, fills, resting-order matching and queue models.

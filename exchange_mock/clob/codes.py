@@ -57,13 +57,14 @@ REASON_CODES: dict[str, int] = {name: code for code, name in REASON_NAMES.items(
 
 def reason_message(code: int, **values: object) -> str:
     """The venue's wording for ``code``; missing template keys are left as ``?``."""
-    template = REASONS[code][1]
+    return REASONS[code][1].format_map(_Missing(values))
 
-    class _Missing(dict):
-        def __missing__(self, key: str) -> str:
-            return "?"
 
-    return template.format_map(_Missing(values))
+class _Missing(dict):
+    """Template values where an absent key reads as ``?`` (defined once, not per call)."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 # --- order types (kernel ints) ----------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from exchange_mock.clob import codes
+from exchange_mock.clob.direct import direct
 from exchange_mock.clob.ladder import to_book
 from exchange_mock.clob.matching import cancel_order, submit_order
 from exchange_mock.clob.orders import expire_orders, resolve_market
@@ -30,6 +31,7 @@ from exchange_mock.clob.state import (
     MF_TICK,
     MI_CLOSED,
     MI_ROW_OUTCOME,
+    NO_FILLS,
     OF_FILLED,
     OF_PRICE,
     OF_QUEUE_AHEAD,
@@ -125,9 +127,13 @@ class SimBook:
             raise ValueError(f"queue_model {queue_model!r} is not a codes.QUEUE_* value")
         self.markets = tuple(markets)
         self.grid = grid or grid_for_ticks([m.tick_size for m in self.markets])
-        self.queue_model = int(queue_model)
-        self.queue_power = float(queue_power)
-        self.a = ClobArrays.allocate(len(self.markets), self.grid, order_capacity)
+        self.a = ClobArrays.allocate(
+            len(self.markets),
+            self.grid,
+            order_capacity,
+            queue_model=int(queue_model),
+            queue_power=float(queue_power),
+        )
         self._asset_index: dict[str, int] = {}
         for i, m in enumerate(self.markets):
             self.a.mkt_f[i, MF_TICK] = m.tick_size
@@ -139,6 +145,27 @@ class SimBook:
         self.a.acct[A_CASH] = cash_usdc
         self._assets = tuple(t for m in self.markets for t in (m.yes_token_id, m.no_token_id))
         self._checked_assets: object = None
+        # the kernels a venue request calls, entered directly (direct.py: no per-call typing)
+        self._submit_order = direct(submit_order)
+        self._cancel_order = direct(cancel_order)
+        self._expire_orders = direct(expire_orders)
+
+    # --- settings (kept in ``self.a``, which passes them to the kernels) ---------
+    @property
+    def queue_model(self) -> int:
+        return self.a.queue_model
+
+    @queue_model.setter
+    def queue_model(self, model: int) -> None:
+        self.a.queue_model = int(model)
+
+    @property
+    def queue_power(self) -> float:
+        return self.a.queue_power
+
+    @queue_power.setter
+    def queue_power(self, power: float) -> None:
+        self.a.queue_power = float(power)
 
     # --- lookups -----------------------------------------------------------
     def asset(self, asset: int | str) -> int:
@@ -197,21 +224,18 @@ class SimBook:
         """The hot path under ``apply_rows`` for callers that checked ``ev`` once
         (``check_assets``) and drain fills themselves, only after a ``STOP_FILL``:
         returns (next row, STOP_* code). ``skip`` as in ``apply_rows`` (required)."""
-        a = self.a
         next_row, stop = replay_rows(
             ev.ts_exchange_ns, ev.asset, ev.kind, ev.side, ev.price, ev.size, skip,
-            start, end, until_ns,
-            a.ladder, a.best, a.mkt_f, a.mkt_i, a.pos, a.acct, a.oi, a.of, a.active,
-            a.ctr, a.fill_i, a.fill_f, self.grid, self.queue_model, self.queue_power,
+            start, end, until_ns, self.a.st,
         )  # fmt: skip
-        return int(next_row), int(stop)
+        return next_row, stop
 
     def advance_to(self, now_ns: int) -> int:
         """Expire GTD orders due at ``now_ns`` (no rows needed); return how many."""
         a = self.a
         if a.ctr[C_NEXT_EXPIRY] > now_ns:
             return 0  # no GTD order is due: skip the kernel call
-        return int(expire_orders(a.oi, a.active, a.ctr, a.mkt_i, int(now_ns)))
+        return self._expire_orders(a.st, now_ns)
 
     def order_status_code(self, order_id: int) -> int:
         """The kernel's status code of an order (``codes.S_*``), without building a view."""
@@ -222,23 +246,7 @@ class SimBook:
 
     def resolve(self, market: int, yes_payout: float) -> float:
         """Resolve a market: cancel its orders, settle positions; return USDC paid."""
-        a = self.a
-        return float(
-            resolve_market(
-                a.oi,
-                a.active,
-                a.ctr,
-                a.mkt_i,
-                a.mkt_f,
-                a.ladder,
-                a.best,
-                a.pos,
-                a.acct,
-                int(market),
-                float(yes_payout),
-                self.grid,
-            )
-        )
+        return resolve_market(self.a.st, int(market), float(yes_payout))
 
     # --- our orders ------------------------------------------------------------
     def submit(
@@ -255,25 +263,27 @@ class SimBook:
     ) -> SubmitResult:
         """Place an order at ``now_ns``; marketable parts fill now as taker."""
         ai = self._asset_index[asset] if isinstance(asset, str) else self.asset(asset)
+        if order_type is OrderType.GTC:  # the common case, without hashing an enum
+            type_code = codes.T_GTC
+        else:
+            type_code = codes.ORDER_TYPE_CODE[OrderType(order_type)]
+        # the direct entry converts side, price, ... as int(), float() and bool() would
         a = self.a
-        if a.ctr[C_N_ORDERS] >= a.oi.shape[0]:  # the fill table grows along with it
-            a.ensure_order_capacity(int(a.ctr[C_N_ORDERS]) + 1)
-        otype = order_type if isinstance(order_type, OrderType) else OrderType(order_type)
-        oid, reason = submit_order(
-            a.ladder, a.best, a.mkt_f, a.mkt_i, a.pos, a.acct, a.oi, a.of, a.active, a.ctr,
-            a.fill_i, a.fill_f, ai >> 1, ai & 1, int(side), float(price), float(size),
-            codes.ORDER_TYPE_CODE[otype], bool(post_only), int(expire_ns), int(now_ns),
-            self.grid,
-        )  # fmt: skip
-        oid = int(oid)
+        oid, reason, status, n_fills = self._submit_order(
+            a.st, ai >> 1, ai & 1, side, price, size, type_code, post_only, expire_ns, now_ns
+        )
+        if oid < 0:  # the order table is full: grow it (the fill table with it), place again
+            a.ensure_order_capacity(a.oi.shape[0] + 1)
+            oid, reason, status, n_fills = self._submit_order(
+                a.st, ai >> 1, ai & 1, side, price, size, type_code, post_only, expire_ns, now_ns
+            )
         return SubmitResult(
-            oid, codes.STATUS[int(a.oi[oid, OI_STATUS])], int(reason), a.drain_fills()
+            oid, codes.STATUS[status], reason, a.drain_fills() if n_fills else NO_FILLS
         )
 
     def cancel(self, order_id: int) -> bool:
         """Cancel a resting order; False if it was not resting."""
-        a = self.a
-        return bool(cancel_order(a.oi, a.active, a.ctr, a.mkt_i, int(order_id)))
+        return self._cancel_order(self.a.st, order_id)
 
     def order(self, order_id: int) -> OrderView:
         a = self.a

@@ -9,7 +9,7 @@ each other: a taker order walks recorded liquidity only.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 from exchange_mock.clob.codes import (
     OK,
@@ -22,12 +22,15 @@ from exchange_mock.clob.codes import (
     T_FOK,
     T_GTD,
 )
+from exchange_mock.clob.direct import direct_entry
 from exchange_mock.clob.ladder import marketable, to_book, walk_take
 from exchange_mock.clob.orders import record_fill, validate_order
 from exchange_mock.clob.state import (
     C_N_ACTIVE,
+    C_N_FILLS,
     C_N_ORDERS,
     C_NEXT_EXPIRY,
+    CLOB_STATE,
     MI_N_REST,
     OF_FILLED,
     OF_PRICE,
@@ -46,21 +49,14 @@ from exchange_mock.clob.state import (
     OI_TYPE,
 )
 
+_I8, _F8 = types.int64, types.float64
 
+
+# st, market, outcome, side, price, size, order type, post_only, expire_ns, now_ns
+@direct_entry(CLOB_STATE, _I8, _I8, _I8, _F8, _F8, _I8, types.boolean, _I8, _I8)
 @njit(cache=True)
 def submit_order(
-    ladder,
-    best,
-    mkt_f,
-    mkt_i,
-    pos,
-    acct,
-    oi,
-    of,
-    active,
-    ctr,
-    fill_i,
-    fill_f,
+    st,
     m: int,
     outcome: int,
     side: int,
@@ -70,10 +66,17 @@ def submit_order(
     post_only: bool,
     expire_ns: int,
     now_ns: int,
-    grid: int,
-) -> tuple[int, int]:
-    """Place an order; return (order id, reason code). The caller ensures capacity."""
+) -> tuple[int, int, int, int]:
+    """Place an order; return (order id, reason code, status, fills pending in the table).
+
+    The status (``codes.S_*``) and the fill count are returned so that the
+    caller needs no second look at the tables. Order id -1: the order table is
+    full and nothing was done (the caller grows the tables and calls again).
+    """
+    oi, of, ctr, grid = st.oi, st.of, st.ctr, st.grid
     oid = ctr[C_N_ORDERS]
+    if oid >= oi.shape[0]:
+        return -1, OK, 0, 0
     ctr[C_N_ORDERS] = oid + 1
     book_side, slot = to_book(outcome, side, price, grid)
     oi[oid, OI_MARKET] = m
@@ -90,53 +93,25 @@ def submit_order(
     of[oid, OF_FILLED] = 0.0
     of[oid, OF_QUEUE_AHEAD] = 0.0
     of[oid, OF_TRADE_CREDIT] = 0.0
-    reason = validate_order(
-        mkt_f,
-        mkt_i,
-        ladder,
-        best,
-        m,
-        outcome,
-        side,
-        price,
-        size,
-        otype,
-        post_only,
-        expire_ns,
-        now_ns,
-        grid,
-    )
+    reason = validate_order(st, m, outcome, side, price, size, otype, post_only, expire_ns, now_ns)
     if reason != OK:
         oi[oid, OI_STATUS] = S_REJECTED
-        return oid, reason
+        return oid, reason, S_REJECTED, ctr[C_N_FILLS]
     oi[oid, OI_STATUS] = S_OPEN
+    ladder, best = st.ladder, st.best
     if marketable(best, m, book_side, slot, grid):
         lv_slot = np.empty(grid + 1, dtype=np.int64)
         lv_size = np.empty(grid + 1)
         n = walk_take(ladder, best, m, book_side, slot, size, grid, lv_slot, lv_size)
         for j in range(n):
-            record_fill(
-                oi,
-                of,
-                fill_i,
-                fill_f,
-                ctr,
-                mkt_f,
-                pos,
-                acct,
-                oid,
-                lv_slot[j],
-                lv_size[j],
-                True,
-                now_ns,
-                grid,
-            )
+            record_fill(st, oid, lv_slot[j], lv_size[j], True, now_ns)
     if oi[oid, OI_STATUS] == S_FILLED:
-        return oid, OK
+        return oid, OK, S_FILLED, ctr[C_N_FILLS]
     if otype == T_FOK or otype == T_FAK:
         oi[oid, OI_STATUS] = S_CANCELED  # the unfilled rest of an immediate order
-        return oid, OK
+        return oid, OK, S_CANCELED, ctr[C_N_FILLS]
     # rest: behind the displayed size, and behind our own earlier orders here
+    active = st.active
     q = ladder[m, book_side, slot]
     for k in range(ctr[C_N_ACTIVE]):
         other = active[k]
@@ -151,21 +126,23 @@ def submit_order(
     n_act = ctr[C_N_ACTIVE]
     active[n_act] = oid
     ctr[C_N_ACTIVE] = n_act + 1
-    mkt_i[m, MI_N_REST] += 1
+    st.mkt_i[m, MI_N_REST] += 1
     if otype == T_GTD and expire_ns < ctr[C_NEXT_EXPIRY]:
         ctr[C_NEXT_EXPIRY] = expire_ns
     if oi[oid, OI_STATUS] != S_PARTIAL:
         oi[oid, OI_STATUS] = S_OPEN
-    return oid, OK
+    return oid, OK, oi[oid, OI_STATUS], ctr[C_N_FILLS]
 
 
+@direct_entry(CLOB_STATE, _I8)
 @njit(cache=True)
-def cancel_order(oi, active, ctr, mkt_i, oid: int) -> bool:
+def cancel_order(st, oid: int) -> bool:
     """Cancel a resting order; False if it does not rest (filled, canceled, unknown)."""
+    oi, active, ctr = st.oi, st.active, st.ctr
     if oid < 0 or oid >= ctr[C_N_ORDERS]:
         return False
-    st = oi[oid, OI_STATUS]
-    if st != S_OPEN and st != S_PARTIAL:
+    status = oi[oid, OI_STATUS]
+    if status != S_OPEN and status != S_PARTIAL:
         return False
     oi[oid, OI_STATUS] = S_CANCELED
     # keep time priority: remove from the active list preserving order
@@ -176,5 +153,5 @@ def cancel_order(oi, active, ctr, mkt_i, oid: int) -> bool:
             active[w] = active[k]
             w += 1
     ctr[C_N_ACTIVE] = w
-    mkt_i[oi[oid, OI_MARKET], MI_N_REST] -= 1
+    st.mkt_i[oi[oid, OI_MARKET], MI_N_REST] -= 1
     return True

@@ -27,13 +27,14 @@ Rules for our resting orders (all prices in YES-book terms):
   f(back))``, ``f(x) = x**power``, then clamp to the displayed size.
 
 Fills are written to the fill table with cash and position deltas already
-applied to the account (fees.py).
+applied to the account (fees.py). Every kernel here takes the state as one
+argument, ``st`` (a ``state.ClobState``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 from exchange_mock.clob.codes import (
     FAK_NO_MATCH,
@@ -58,6 +59,7 @@ from exchange_mock.clob.codes import (
     T_FOK,
     T_GTD,
 )
+from exchange_mock.clob.direct import direct_entry
 from exchange_mock.clob.fees import fill_accounting
 from exchange_mock.clob.ladder import (
     clear_book,
@@ -76,6 +78,7 @@ from exchange_mock.clob.state import (
     C_N_ACTIVE,
     C_N_FILLS,
     C_NEXT_EXPIRY,
+    CLOB_STATE,
     FF_CASH_DELTA,
     FF_FEE_SHARES,
     FF_FEE_USDC,
@@ -121,10 +124,7 @@ def is_resting(status: int) -> bool:
 
 @njit(cache=True)
 def validate_order(
-    mkt_f,
-    mkt_i,
-    ladder,
-    best,
+    st,
     m: int,
     outcome: int,
     side: int,
@@ -134,15 +134,16 @@ def validate_order(
     post_only: bool,
     expire_ns: int,
     now_ns: int,
-    grid: int,
 ) -> int:
     """The reason code (codes.py) refusing this order, or ``OK``."""
-    if mkt_i[m, MI_CLOSED] != 0:
+    if st.mkt_i[m, MI_CLOSED] != 0:
         return MARKET_CLOSED
     if post_only and (otype == T_FOK or otype == T_FAK):
         return POST_ONLY_TYPE
     if otype == T_GTD and expire_ns <= now_ns:
         return INVALID_EXPIRATION
+    grid = st.grid
+    mkt_f = st.mkt_f
     tick = mkt_f[m, MF_TICK]
     ticks = price / tick
     on_grid = price * grid
@@ -151,7 +152,7 @@ def validate_order(
     if price < tick - EPS or price > 1.0 - tick + EPS:
         return INVALID_PRICE
     book_side, slot = to_book(outcome, side, price, grid)
-    crosses = marketable(best, m, book_side, slot, grid)
+    crosses = marketable(st.best, m, book_side, slot, grid)
     rests = otype != T_FOK and otype != T_FAK
     if rests and size < mkt_f[m, MF_MIN_SIZE] - EPS:
         return MIN_SIZE
@@ -159,7 +160,7 @@ def validate_order(
         return MIN_NOTIONAL
     if post_only and crosses:
         return POST_ONLY_CROSS
-    if otype == T_FOK and walk_depth(ladder, best, m, book_side, slot, grid) < size - EPS:
+    if otype == T_FOK and walk_depth(st.ladder, st.best, m, book_side, slot, grid) < size - EPS:
         return FOK_NOT_FILLED
     if otype == T_FAK and not crosses:
         return FAK_NO_MATCH
@@ -167,27 +168,13 @@ def validate_order(
 
 
 @njit(cache=True)
-def record_fill(
-    oi,
-    of,
-    fill_i,
-    fill_f,
-    ctr,
-    mkt_f,
-    pos,
-    acct,
-    oid: int,
-    slot: int,
-    shares: float,
-    is_taker: bool,
-    ts_ns: int,
-    grid: int,
-) -> float:
+def record_fill(st, oid: int, slot: int, shares: float, is_taker: bool, ts_ns: int) -> float:
     """Fill ``min(shares, remaining)`` of order ``oid`` at YES-book ``slot``.
 
     Updates the order (filled, status), the account (cash, position) and
     appends a fill row. Returns the shares filled.
     """
+    oi, of = st.oi, st.of
     rem = of[oid, OF_SIZE] - of[oid, OF_FILLED]
     take = rem if shares >= rem - EPS else shares
     if take <= 0.0:
@@ -195,9 +182,9 @@ def record_fill(
     m = oi[oid, OI_MARKET]
     outcome = oi[oid, OI_OUTCOME]
     side = oi[oid, OI_SIDE]
-    price = token_price(outcome, slot, grid)
+    price = token_price(outcome, slot, st.grid)
     cash_d, pos_d, fee_usdc, fee_shares = fill_accounting(
-        side, price, take, is_taker, mkt_f[m, MF_FEE_RATE], mkt_f[m, MF_FEE_EXP]
+        side, price, take, is_taker, st.mkt_f[m, MF_FEE_RATE], st.mkt_f[m, MF_FEE_EXP]
     )
     of[oid, OF_FILLED] += take
     if take == rem:
@@ -205,8 +192,9 @@ def record_fill(
         oi[oid, OI_STATUS] = S_FILLED
     else:
         oi[oid, OI_STATUS] = S_PARTIAL
-    acct[A_CASH] += cash_d
-    pos[m, outcome] += pos_d
+    st.acct[A_CASH] += cash_d
+    st.pos[m, outcome] += pos_d
+    ctr, fill_i, fill_f = st.ctr, st.fill_i, st.fill_f
     n = ctr[C_N_FILLS]
     fill_i[n, FI_ORDER] = oid
     fill_i[n, FI_MARKET] = m
@@ -226,8 +214,9 @@ def record_fill(
 
 
 @njit(cache=True)
-def compact_active(oi, active, ctr, mkt_i) -> None:
+def compact_active(st) -> None:
     """Drop orders that no longer rest; recount per-market resting orders and next expiry."""
+    oi, active, ctr, mkt_i = st.oi, st.active, st.ctr, st.mkt_i
     n = ctr[C_N_ACTIVE]
     for k in range(n):
         mkt_i[oi[active[k], OI_MARKET], MI_N_REST] = 0
@@ -253,30 +242,16 @@ def _better(book_side: int, a: int, b: int) -> bool:
 
 @njit(cache=True)
 def _fill_best_first(
-    oi,
-    of,
-    fill_i,
-    fill_f,
-    ctr,
-    mkt_f,
-    pos,
-    acct,
-    active,
-    m: int,
-    book_side: int,
-    bound: int,
-    inclusive: bool,
-    avail: float,
-    ts_ns: int,
-    grid: int,
+    st, m: int, book_side: int, bound: int, inclusive: bool, avail: float, ts_ns: int
 ) -> float:
     """Fill our resting orders beyond ``bound`` (best price, then time) up to ``avail``.
 
     "Beyond" means a better price than ``bound`` for ``book_side`` (or equal
     when ``inclusive``). Returns the shares filled.
     """
+    oi, active = st.oi, st.active
     total = 0.0
-    n = ctr[C_N_ACTIVE]
+    n = st.ctr[C_N_ACTIVE]
     while avail - total > EPS:
         pick = -1
         pick_slot = 0
@@ -294,66 +269,19 @@ def _fill_best_first(
                 pick_slot = s
         if pick < 0:
             break
-        total += record_fill(
-            oi,
-            of,
-            fill_i,
-            fill_f,
-            ctr,
-            mkt_f,
-            pos,
-            acct,
-            pick,
-            pick_slot,
-            avail - total,
-            False,
-            ts_ns,
-            grid,
-        )
+        total += record_fill(st, pick, pick_slot, avail - total, False, ts_ns)
     return total
 
 
 @njit(cache=True)
-def match_trade(
-    oi,
-    of,
-    fill_i,
-    fill_f,
-    ctr,
-    mkt_f,
-    pos,
-    acct,
-    active,
-    m: int,
-    taker_side: int,
-    slot: int,
-    volume: float,
-    ts_ns: int,
-    grid: int,
-) -> float:
+def match_trade(st, m: int, taker_side: int, slot: int, volume: float, ts_ns: int) -> float:
     """Resting fills caused by a recorded trade (YES terms; ``taker_side`` +1 BUY)."""
     book_side = ASK if taker_side > 0 else BID
-    through = _fill_best_first(
-        oi,
-        of,
-        fill_i,
-        fill_f,
-        ctr,
-        mkt_f,
-        pos,
-        acct,
-        active,
-        m,
-        book_side,
-        slot,
-        False,
-        volume,
-        ts_ns,
-        grid,
-    )
+    through = _fill_best_first(st, m, book_side, slot, False, volume, ts_ns)
+    oi, of, active = st.oi, st.of, st.active
     avail = volume - through
     used = 0.0
-    for k in range(ctr[C_N_ACTIVE]):
+    for k in range(st.ctr[C_N_ACTIVE]):
         oid = active[k]
         if oi[oid, OI_MARKET] != m or oi[oid, OI_BOOK_SIDE] != book_side:
             continue
@@ -361,22 +289,7 @@ def match_trade(
             continue
         reach = avail - of[oid, OF_QUEUE_AHEAD] - used
         if reach > EPS:
-            used += record_fill(
-                oi,
-                of,
-                fill_i,
-                fill_f,
-                ctr,
-                mkt_f,
-                pos,
-                acct,
-                oid,
-                slot,
-                reach,
-                False,
-                ts_ns,
-                grid,
-            )
+            used += record_fill(st, oid, slot, reach, False, ts_ns)
         q = of[oid, OF_QUEUE_AHEAD] - volume
         of[oid, OF_QUEUE_AHEAD] = q if q > 0.0 else 0.0
         of[oid, OF_TRADE_CREDIT] += volume
@@ -384,78 +297,37 @@ def match_trade(
 
 
 @njit(cache=True)
-def match_cross(
-    oi,
-    of,
-    fill_i,
-    fill_f,
-    ctr,
-    mkt_f,
-    pos,
-    acct,
-    active,
-    ladder,
-    best,
-    m: int,
-    level_side: int,
-    slot: int,
-    increase: float,
-    ts_ns: int,
-    grid: int,
-) -> float:
+def match_cross(st, m: int, level_side: int, slot: int, increase: float, ts_ns: int) -> float:
     """Resting fills when a recorded level at ``slot`` grows across our orders.
 
     Our orders on the other side at ``slot`` or beyond fill (best price, then
     time) up to ``increase`` shares, and the shares taken leave the level.
     """
     our_side = ASK if level_side == BID else BID
-    taken = _fill_best_first(
-        oi,
-        of,
-        fill_i,
-        fill_f,
-        ctr,
-        mkt_f,
-        pos,
-        acct,
-        active,
-        m,
-        our_side,
-        slot,
-        True,
-        increase,
-        ts_ns,
-        grid,
-    )
+    taken = _fill_best_first(st, m, our_side, slot, True, increase, ts_ns)
     if taken > 0.0:
+        ladder, best = st.ladder, st.best
         left = ladder[m, level_side, slot] - taken
         ladder[m, level_side, slot] = left if left > EPS else 0.0
         if ladder[m, level_side, slot] <= 0.0:
             if level_side == BID and best[m, BID] == slot:
                 best[m, BID] = rescan_bid(ladder[m, BID], slot - 1)
             elif level_side == ASK and best[m, ASK] == slot:
-                best[m, ASK] = rescan_ask(ladder[m, ASK], slot + 1, grid)
+                best[m, ASK] = rescan_ask(ladder[m, ASK], slot + 1, st.grid)
     return taken
 
 
 @njit(cache=True)
-def queue_on_level(
-    oi,
-    of,
-    ctr,
-    active,
-    m: int,
-    book_side: int,
-    slot: int,
-    prev: float,
-    new: float,
-    model: int,
-    power: float,
-) -> None:
-    """Update ``queue_ahead`` of our orders at a level whose size went ``prev`` -> ``new``."""
+def queue_on_level(st, m: int, book_side: int, slot: int, prev: float, new: float) -> None:
+    """Update ``queue_ahead`` of our orders at a level whose size went ``prev`` -> ``new``.
+
+    The queue model and its power are the book's (``st.queue_model``, ``st.queue_power``).
+    """
+    oi, of, active = st.oi, st.of, st.active
+    model, power = st.queue_model, st.queue_power
     decrease = prev - new
     last_q = 0.0
-    for k in range(ctr[C_N_ACTIVE]):
+    for k in range(st.ctr[C_N_ACTIVE]):
         oid = active[k]
         if oi[oid, OI_MARKET] != m or oi[oid, OI_BOOK_SIDE] != book_side:
             continue
@@ -482,11 +354,13 @@ def queue_on_level(
         last_q = q
 
 
+@direct_entry(CLOB_STATE, types.int64)
 @njit(cache=True)
-def expire_orders(oi, active, ctr, mkt_i, now_ns: int) -> int:
+def expire_orders(st, now_ns: int) -> int:
     """Expire resting GTD orders with ``expire_ns <= now_ns``; return how many."""
+    oi, active = st.oi, st.active
     n_exp = 0
-    for k in range(ctr[C_N_ACTIVE]):
+    for k in range(st.ctr[C_N_ACTIVE]):
         oid = active[k]
         if (
             oi[oid, OI_TYPE] == T_GTD
@@ -495,27 +369,27 @@ def expire_orders(oi, active, ctr, mkt_i, now_ns: int) -> int:
         ):
             oi[oid, OI_STATUS] = S_EXPIRED
             n_exp += 1
-    compact_active(oi, active, ctr, mkt_i)
+    compact_active(st)
     return n_exp
 
 
 @njit(cache=True)
-def resolve_market(
-    oi, active, ctr, mkt_i, mkt_f, ladder, best, pos, acct, m: int, payout_yes: float, grid: int
-) -> float:
+def resolve_market(st, m: int, payout_yes: float) -> float:
     """Close market ``m``: cancel its resting orders, clear its book, settle positions.
 
     YES pays ``payout_yes`` per share, NO pays ``1 - payout_yes``. Returns the
     USDC credited.
     """
-    mkt_i[m, MI_CLOSED] = 1
-    mkt_f[m, MF_PAYOUT_YES] = payout_yes
-    for k in range(ctr[C_N_ACTIVE]):
+    st.mkt_i[m, MI_CLOSED] = 1
+    st.mkt_f[m, MF_PAYOUT_YES] = payout_yes
+    oi, active = st.oi, st.active
+    for k in range(st.ctr[C_N_ACTIVE]):
         oid = active[k]
         if oi[oid, OI_MARKET] == m and is_resting(oi[oid, OI_STATUS]):
             oi[oid, OI_STATUS] = S_CANCELED
-    compact_active(oi, active, ctr, mkt_i)
-    clear_book(ladder, best, m, grid)
+    compact_active(st)
+    clear_book(st.ladder, st.best, m, st.grid)
+    pos, acct = st.pos, st.acct
     paid = pos[m, 0] * payout_yes + pos[m, 1] * (1.0 - payout_yes)
     acct[A_CASH] += paid
     acct[A_SETTLED] += paid

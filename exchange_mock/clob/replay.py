@@ -57,39 +57,19 @@ _RESOLVED = int(EventKind.RESOLVED)
 
 @njit(cache=True)
 def replay_rows(
-    ts,
-    asset,
-    kind,
-    side,
-    price,
-    size,
-    skip,
-    start: int,
-    end: int,
-    until_ns: int,
-    ladder,
-    best,
-    mkt_f,
-    mkt_i,
-    pos,
-    acct,
-    oi,
-    of,
-    active,
-    ctr,
-    fill_i,
-    fill_f,
-    grid: int,
-    queue_model: int,
-    queue_power: float,
+    ts, asset, kind, side, price, size, skip, start: int, end: int, until_ns: int, st
 ) -> tuple[int, int]:
-    """Apply rows ``start:end``; return (next row to apply, STOP_* code)."""
+    """Apply rows ``start:end`` of the event columns to ``st`` (a ``state.ClobState``);
+    return (next row to apply, STOP_* code)."""
+    # the arrays as locals, read once: the loop below indexes them per row
+    ladder, best, mkt_f, mkt_i = st.ladder, st.best, st.mkt_f, st.mkt_i
+    oi, active, ctr, grid = st.oi, st.active, st.ctr, st.grid
     n_fills0 = ctr[C_N_FILLS]
     for r in range(start, end):
         t = ts[r]
         if t > until_ns:
             return r, STOP_TIME
-        if t >= ctr[C_NEXT_EXPIRY] and expire_orders(oi, active, ctr, mkt_i, t) > 0:
+        if t >= ctr[C_NEXT_EXPIRY] and expire_orders(st, t) > 0:
             return r, STOP_EXPIRED
         a = asset[r]
         if a < 0:
@@ -122,25 +102,9 @@ def replay_rows(
                                 hit = True
                                 break
                 if hit:
-                    match_trade(
-                        oi,
-                        of,
-                        fill_i,
-                        fill_f,
-                        ctr,
-                        mkt_f,
-                        pos,
-                        acct,
-                        active,
-                        m,
-                        sd,
-                        i,
-                        size[r],
-                        t,
-                        grid,
-                    )
+                    match_trade(st, m, sd, i, size[r], t)
                     if ctr[C_N_FILLS] > n_fills0:
-                        compact_active(oi, active, ctr, mkt_i)
+                        compact_active(st)
                         return r + 1, STOP_FILL
                 continue
             s = size[r]
@@ -197,29 +161,11 @@ def replay_rows(
                         crossed = True
             if at_level or crossed:
                 if at_level:
-                    queue_on_level(oi, of, ctr, active, m, bs, i, prev, s, queue_model, queue_power)
+                    queue_on_level(st, m, bs, i, prev, s)
                 if crossed:
-                    match_cross(
-                        oi,
-                        of,
-                        fill_i,
-                        fill_f,
-                        ctr,
-                        mkt_f,
-                        pos,
-                        acct,
-                        active,
-                        ladder,
-                        best,
-                        m,
-                        bs,
-                        i,
-                        s - prev,
-                        t,
-                        grid,
-                    )
+                    match_cross(st, m, bs, i, s - prev, t)
                     if ctr[C_N_FILLS] > n_fills0:
-                        compact_active(oi, active, ctr, mkt_i)
+                        compact_active(st)
                         return r + 1, STOP_FILL
         elif k == _RESET:
             clear_book(ladder, best, m, grid)
@@ -227,8 +173,6 @@ def replay_rows(
             mkt_f[m, MF_TICK] = price[r]
         elif k == _RESOLVED:
             payout_yes = price[r] if o == 0 else 1.0 - price[r]
-            resolve_market(
-                oi, active, ctr, mkt_i, mkt_f, ladder, best, pos, acct, m, payout_yes, grid
-            )
+            resolve_market(st, m, payout_yes)
             return r + 1, STOP_RESOLVED
     return end, STOP_END
