@@ -6,7 +6,7 @@ every day, the fraction with that probability), each for 5-60 s (stats 5
 seconds to minutes [A]). A gap is a receive-time interval [start, end): a
 CONNECTION row with side 0 at the start and side 1 at the end, both in the
 day's ``_feed`` file. Messages arriving inside a gap are lost, and after it
-every live book is re-sent as a fresh snapshot (``book.py``). Gaps stay a
+every live book is re-sent as a fresh snapshot (``book_kernel.py``). Gaps stay a
 minute clear of midnight so each lies within one day.
 """
 
@@ -16,7 +16,7 @@ import datetime as dt
 
 import numpy as np
 
-from exchange_mock.synth.book import RowBlock
+from exchange_mock.synth.book_layout import RowBlock
 from exchange_mock.synth.config import SynthConfig
 from exchange_mock.synth.seeds import Stream, rng
 from sim.marketdata import EventKind, day_start_ns

@@ -42,7 +42,8 @@ from rich.progress import (
 )
 
 from exchange_mock.synth import paths, rates, shape
-from exchange_mock.synth.book import P_BACKSTEP, BookUnit, RowBlock
+from exchange_mock.synth.book import BookUnit
+from exchange_mock.synth.book_layout import P_BACKSTEP, RowBlock
 from exchange_mock.synth.config import SynthConfig
 from exchange_mock.synth.feed import FEED_NAME, NS_PER_DAY, connection_rows, day_gaps
 from exchange_mock.synth.markets import CryptoWindow, EventGroup, Plan, plan_markets

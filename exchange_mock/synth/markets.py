@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exchange_mock.synth.book import LAT_MAX_NS, LAT_MU, LAT_SIGMA
+from exchange_mock.synth.book_messages import LAT_MAX_NS, LAT_MU, LAT_SIGMA
 from exchange_mock.synth.config import SynthConfig
 from exchange_mock.synth.paths import asset_profile
 from exchange_mock.synth.seeds import Stream, rng, symbol_key

@@ -1,7 +1,8 @@
 """Book-shape and trading parameters of each market class (the ``P`` rows of
-``book.py``). The source of every default is in this package's ``README.md``
-("issue 10" = the real-capture figures of GitHub issue 10, "stats x.y" = a
-section of ``reference/market-statistics.md``, [A] = assumption).
+the book model, laid out in ``book_layout.py``). The source of every default is
+in this package's ``README.md`` ("issue 10" = the real-capture figures of GitHub
+issue 10, "stats x.y" = a section of ``reference/market-statistics.md``, [A] =
+assumption).
 
 Crypto up/down (issue 10, stats 2.1 "Crypto up/down" and 7):
     top level lognormal, median 120-200 shares (issue 10: top-of-book p50
@@ -33,7 +34,7 @@ import math
 
 import numpy as np
 
-from exchange_mock.synth import book as B
+from exchange_mock.synth import book_layout as B
 
 #: Chance a crypto book's maker regime is one tick wide, and the mean extra ticks of
 #: a wider one, by asset (issue 10: one-tick spread 56 % of the time on BTC 1h, 10 %
