@@ -321,7 +321,8 @@ class ExecutorMachine(RuleBasedStateMachine):
                 assert cid not in venue.orders and not ack.accepted
                 continue
             self.sent[cid] = now // DAY_NS
-            if state_before is TradingState.REDUCING and intent.side is Side.BUY:
+            # (a new day clears the slippage breaker's REDUCING before the batch is judged)
+            if state_before is ex.state is TradingState.REDUCING and intent.side is Side.BUY:
                 raise AssertionError(f"bought {cid} in a batch while REDUCING")
             if intent.side is Side.BUY and self.bad_balance_since is not None:
                 assert now - self.bad_balance_since <= self.config.balance_ttl_s * NS, ack
