@@ -52,6 +52,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,7 @@ from rich.console import Console
 from rich.table import Table
 
 from exchange_mock.replay_stats import price_grid
+from sim.books import ASK, BID, clear_levels, set_level
 from sim.marketdata import Dataset, EventColumns
 from sim.marketdata.replay_rules import mirrored_trades
 from sim.marketdata.schema import K_LEVEL, K_RESET, K_RESOLVED, K_SNAP, K_TICK, K_TRADE
@@ -151,61 +153,56 @@ def _log_bin(x, lo, hi):
     return min(max(b, 0), n - 1)
 
 
+class YesBooks(NamedTuple):
+    """Per market: its YES token's tick and the receive time of its last row."""
+
+    tick: np.ndarray
+    last_t: np.ndarray  # 0: no state to weight (before the first row, after resolution)
+
+
+class GroupTime(NamedTuple):
+    """Per market group (index: ``of_asset``): time-weighted book figures."""
+
+    of_asset: np.ndarray  # group of each asset
+    quoted_ns: np.ndarray  # time with both sides quoted
+    one_tick_ns: np.ndarray  # ... of it with a one-tick spread
+    top_hist: np.ndarray  # [group, log-size bin] time at each best size (both sides)
+
+
 @njit(cache=True)
-def _book_kernel(
-    recv, asset, kind, side, price, size, grid, group_of_asset, tick,
-    bid, ask, best_bid, best_ask, last_t, quoted_ns, one_tick_ns, top_hist,
-):  # fmt: skip
-    """Replay YES books row by row; weight the state before each row by the time it held."""
-    empty_ask = grid + 1
+def _book_kernel(recv, asset, kind, side, price, size, ladder, best, yes, groups):
+    """Replay YES books row by row (``ladder``/``best`` indexed by market, ``sim.books``);
+    weight the state before each row by the time it held."""
+    grid = ladder.shape[2] - 1
     for r in range(len(recv)):
         a = asset[r]
         if a < 0 or (a & 1) == 1:
             continue
         y = a >> 1
-        g = group_of_asset[a]
+        g = groups.of_asset[a]
         t = recv[r]
-        if best_bid[y] >= 0 and best_ask[y] <= grid and last_t[y] > 0 and t > last_t[y]:
-            dt = float(t - last_t[y])
-            quoted_ns[g] += dt
-            if best_ask[y] - best_bid[y] <= int(tick[y] * grid + 0.5):
-                one_tick_ns[g] += dt
-            top_hist[g, _log_bin(bid[y, best_bid[y]], _SIZE_LOG_LO, _SIZE_LOG_HI)] += dt
-            top_hist[g, _log_bin(ask[y, best_ask[y]], _SIZE_LOG_LO, _SIZE_LOG_HI)] += dt
-        last_t[y] = t
+        b, o = best[y, BID], best[y, ASK]
+        if b >= 0 and o <= grid and yes.last_t[y] > 0 and t > yes.last_t[y]:
+            dt = float(t - yes.last_t[y])
+            groups.quoted_ns[g] += dt
+            if o - b <= int(yes.tick[y] * grid + 0.5):
+                groups.one_tick_ns[g] += dt
+            groups.top_hist[g, _log_bin(ladder[y, BID, b], _SIZE_LOG_LO, _SIZE_LOG_HI)] += dt
+            groups.top_hist[g, _log_bin(ladder[y, ASK, o], _SIZE_LOG_LO, _SIZE_LOG_HI)] += dt
+        yes.last_t[y] = t
         k = kind[r]
         if k == K_RESET or k == K_RESOLVED:
-            bid[y, :] = 0.0
-            ask[y, :] = 0.0
-            best_bid[y] = -1
-            best_ask[y] = empty_ask
+            clear_levels(ladder, best, y, grid)
             if k == K_RESOLVED:
-                last_t[y] = 0
+                yes.last_t[y] = 0
         elif k == K_TICK:
-            tick[y] = price[r]
+            yes.tick[y] = price[r]
         elif k == K_SNAP or k == K_LEVEL:
             i = int(price[r] * grid + 0.5)
-            s = size[r]
-            if side[r] > 0:
-                bid[y, i] = s
-                if s > 0.0:
-                    if i > best_bid[y]:
-                        best_bid[y] = i
-                elif i == best_bid[y]:
-                    j = i - 1
-                    while j >= 0 and bid[y, j] <= 0.0:
-                        j -= 1
-                    best_bid[y] = j
+            if side[r] > 0:  # a constant side: LLVM inlines set_level
+                set_level(ladder, best, y, BID, i, size[r], grid)
             else:
-                ask[y, i] = s
-                if s > 0.0:
-                    if i < best_ask[y]:
-                        best_ask[y] = i
-                elif i == best_ask[y]:
-                    j = i + 1
-                    while j <= grid and ask[y, j] <= 0.0:
-                        j += 1
-                    best_ask[y] = j
+                set_level(ladder, best, y, ASK, i, size[r], grid)
 
 
 def _hist_quantile(hist: np.ndarray, q: float, lo: float) -> float:
@@ -307,15 +304,21 @@ def measure(path: Path | str) -> dict[str, dict[str, object]]:
     acc = {g: _Group() for g in names}
     grid = price_grid(ds)
     n_m = len(ds.markets)
-    bid = np.zeros((n_m, grid + 1))
-    ask = np.zeros((n_m, grid + 1))
-    best_bid = np.full(n_m, -1, dtype=np.int64)
-    best_ask = np.full(n_m, grid + 1, dtype=np.int64)
-    last_t = np.zeros(n_m, dtype=np.int64)
-    tick = np.array([m.tick_size for m in ds.markets], dtype=np.float64)
-    quoted = np.zeros(len(names))
-    one_tick = np.zeros(len(names))
-    top_hist = np.zeros((len(names), int((_SIZE_LOG_HI - _SIZE_LOG_LO) * _BINS_PER_DECADE)))
+    ladder = np.zeros((n_m, 2, grid + 1))
+    best = np.empty((n_m, 2), dtype=np.int64)
+    best[:, BID] = -1
+    best[:, ASK] = grid + 1
+    yes = YesBooks(
+        tick=np.array([m.tick_size for m in ds.markets], dtype=np.float64),
+        last_t=np.zeros(n_m, dtype=np.int64),
+    )
+    n_bins = int((_SIZE_LOG_HI - _SIZE_LOG_LO) * _BINS_PER_DECADE)
+    book_time = GroupTime(
+        of_asset=group_of_asset,
+        quoted_ns=np.zeros(len(names)),
+        one_tick_ns=np.zeros(len(names)),
+        top_hist=np.zeros((len(names), n_bins)),
+    )
     tick_state = ds.initial_ticks()
     last_ex = np.full(len(ds.assets), np.iinfo(np.int64).min, dtype=np.int64)
     recorded_s = len(days) * 86_400.0
@@ -326,11 +329,8 @@ def measure(path: Path | str) -> dict[str, dict[str, object]]:
             valid = cols.asset >= 0
             if not valid.any():
                 continue
-            _book_kernel(
-                cols.ts_recv_ns, cols.asset, cols.kind, cols.side, cols.price, cols.size,
-                grid, group_of_asset, tick, bid, ask, best_bid, best_ask, last_t,
-                quoted, one_tick, top_hist,
-            )  # fmt: skip
+            _book_kernel(cols.ts_recv_ns, cols.asset, cols.kind, cols.side, cols.price, cols.size,
+                         ladder, best, yes, book_time)  # fmt: skip
             market = np.where(valid, cols.asset >> 1, -1)
             is_trade = valid & (cols.kind == K_TRADE)
             is_reset = valid & (cols.kind == K_RESET)
@@ -375,6 +375,7 @@ def measure(path: Path | str) -> dict[str, dict[str, object]]:
                 g.backsteps.update((mi, int(x)) for x in cols.ts_exchange_ns[back_rows[mine]])
                 g.backstep_ns.append(back_ns[mine])
 
+    quoted, one_tick, top_hist = book_time.quoted_ns, book_time.one_tick_ns, book_time.top_hist
     out: dict[str, dict[str, object]] = {}
     for i, name in enumerate(names):
         g = acc[name]

@@ -42,25 +42,26 @@ def summarize(
         total += len(ev)
         if on_day is not None:
             on_day(batch.day, len(ev))
+    st, grp = state.stats, state.groups
     rows = []
     for i, m in enumerate(ds.markets):
         y, n = 2 * i, 2 * i + 1
-        ev_count = int(state.events[y].sum() + state.events[n].sum())
+        ev_count = int(st.events[y].sum() + st.events[n].sum())
         if ev_count == 0:
             continue
-        quoted = state.quoted_ns[y]
+        quoted = st.quoted_ns[y]
         rows.append(
             {
                 "market": m.slug or m.condition_id,
                 "category": m.category,
                 "event_id": m.event_id,
                 "events": ev_count,
-                "trades": int(state.events[y, EventKind.TRADE] + state.events[n, EventKind.TRADE]),
+                "trades": int(st.events[y, EventKind.TRADE] + st.events[n, EventKind.TRADE]),
                 "days": int(max(days_seen[y], days_seen[n])),
-                "first_ns": int(state.first_ts[y]),
-                "last_ns": int(max(state.last_ts[y], state.last_ts[n])),
-                "spread [¢]": (state.spread_ns[y] / quoted * 100) if quoted else np.nan,
-                "top-5 depth [shares]": (state.depth_ns[y] / quoted) if quoted else np.nan,
+                "first_ns": int(st.first_ts[y]),
+                "last_ns": int(max(st.last_ts[y], st.last_ts[n])),
+                "spread [¢]": (st.spread_ns[y] / quoted * 100) if quoted else np.nan,
+                "top-5 depth [shares]": (st.depth_ns[y] / quoted) if quoted else np.nan,
                 "resolution": m.resolution,
             }
         )
@@ -68,15 +69,15 @@ def summarize(
     group_ids = list(dict.fromkeys(m.event_id for m in ds.markets if m.neg_risk and m.event_id))
     grows = []
     for g, event_id in enumerate(group_ids):
-        members = [a for a in state.group_members[g] if a >= 0]
+        members = [a for a in grp.members[g] if a >= 0]
         grows.append(
             {
                 "event_id": event_id,
                 "outcomes": len(members),
-                "sum<1 episodes": int(state.group_episodes[g]),
-                "sum<1 time [s]": state.group_below_ns[g] / 1e9,
-                "min sum of YES asks": float(state.group_min_sum[g])
-                if np.isfinite(state.group_min_sum[g])
+                "sum<1 episodes": int(grp.episodes[g]),
+                "sum<1 time [s]": grp.below_ns[g] / 1e9,
+                "min sum of YES asks": float(grp.min_sum[g])
+                if np.isfinite(grp.min_sum[g])
                 else np.nan,
             }
         )

@@ -83,10 +83,11 @@ def test_time_weighted_spread_and_depth() -> None:
             ],
         )
     )
-    assert s.quoted_ns[0] == 3_000
-    assert np.isclose(s.spread_ns[0] / s.quoted_ns[0], (0.02 * 1000 + 0.01 * 2000) / 3000)
-    assert np.isclose(s.depth_ns[0] / s.quoted_ns[0], (150 * 1000 + 160 * 2000) / 3000)
-    assert s.events[0, K.TRADE] == 1 and s.events[0, K.SNAPSHOT_LEVEL] == 2
+    acc = s.stats
+    assert acc.quoted_ns[0] == 3_000
+    assert np.isclose(acc.spread_ns[0] / acc.quoted_ns[0], (0.02 * 1000 + 0.01 * 2000) / 3000)
+    assert np.isclose(acc.depth_ns[0] / acc.quoted_ns[0], (150 * 1000 + 160 * 2000) / 3000)
+    assert acc.events[0, K.TRADE] == 1 and acc.events[0, K.SNAPSHOT_LEVEL] == 2
 
 
 def test_group_sum_below_one_episodes(tmp_path: Path) -> None:
