@@ -75,6 +75,8 @@ class CallFault:
     book_moves: tuple[BookMove, ...] = ()
     zero_balance: bool = False
     skew_ns: int = 0
+    half_body: bool = False  # with act_then_drop: the answer stops halfway (on the wire)
+    html: bool = False  # with refuse: the answer is an HTML page, not JSON (on the wire)
 
 
 def venue_error(fault: CallFault, call: str) -> VenueError:
@@ -124,6 +126,7 @@ class FeedFault:
     t1_ns: int
     dropped: bool
     close_code: int | None = None
+    no_pong: bool = False  # connected, data may flow, PINGs are not answered
 
 
 class FaultTarget(Protocol):

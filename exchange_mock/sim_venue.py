@@ -45,15 +45,17 @@ def replay_venue(
     seed: int = 0,
     fault_hook: FaultHook | None = None,
     allowance_usdc: float | None = None,
+    venue_type: type[MatchingVenue] = MatchingVenue,
 ) -> tuple[MatchingVenue, ReplayDriver]:
     """A matching venue over every market of ``dataset`` (the ``markets`` selection is
     what it reports and what is replayed) and the driver replaying days ``start..end``
     into it. ``cash_usdc``/``allowance_usdc``: ``MatchingVenue``; the latencies, queue
-    model and seed: the venue's; ``md_extra_ms``: the driver's."""
+    model and seed: the venue's; ``md_extra_ms``: the driver's. ``venue_type``: a
+    ``MatchingVenue`` subclass (the loopback server's names orders by their hash)."""
     wanted = dataset.select(markets)
     every = list(dataset.markets)
     selected = [m for i, m in enumerate(every) if wanted is None or wanted[i]]
-    venue = MatchingVenue(
+    venue = venue_type(
         every, clock=clock, cash_usdc=cash_usdc, grid=grid_for_ticks([m.tick_size for m in every]),
         selected=selected, entry_latency=entry_latency, ack_latency=ack_latency,
         queue_model=queue_model, queue_power=queue_power, seed=seed, fault_hook=fault_hook,

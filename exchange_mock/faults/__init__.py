@@ -48,6 +48,11 @@ venue call, default ``place``):
   rows, so the books the strategy reads stay correct; only callbacks stop.
 * ``ws_silent``: the same withholding with no ``ConnectionState`` and no
   snapshot: delivery simply resumes (staleness is the engine's to notice).
+* ``ws_no_pong``: on the wire, PINGs go unanswered while data may flow; in
+  process, the client must give such a socket up, so it acts as ``ws_drop``.
+* ``connection_drop`` / ``html_error``: refusals before the venue acts (a
+  transport error; a 403 Cloudflare HTML page). ``half_body``: the venue acts
+  and the answer is cut off halfway (in process: a lost answer).
 * ``stale_book``: the local cursor pauses: the strategy-visible book stays
   as of the window's start and its events are held while the exchange book
   moves on; at the end the book catches up and the held rows are delivered.

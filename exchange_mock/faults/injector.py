@@ -48,7 +48,23 @@ TOO_MANY_REQUESTS = "Too Many Requests"
 REQUEST_EXCEPTION = "Request exception!"  # py-clob-client's transport error: status None
 
 _CATCH_UP = (MarketResolved, TickSizeChange)  # held back by feed faults, delivered after
-_BEFORE = ("server_error", "rate_limit", "balance_failing", "cancel_only")  # refuse, not act
+_BEFORE = (
+    "server_error",
+    "rate_limit",
+    "balance_failing",
+    "cancel_only",
+    "connection_drop",
+    "html_error",
+)  # refuse, not act
+_LOST = ("lost_response", "half_body")  # act, then the answer is lost
+#: market-WebSocket faults; those that cut the client off (it reconnects after them)
+_FEED = ("ws_drop", "ws_silent", "ws_no_pong")
+_CUT_OFF = ("ws_drop", "ws_no_pong")
+#: what a Cloudflare block answers instead of JSON (reference §1, §9)
+HTML_ERROR_PAGE = (
+    "<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head>"
+    "<body><h1>Sorry, you have been blocked</h1></body></html>"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +184,7 @@ class FaultInjector:
         self.local_pause: Callable[[int], tuple[int, int] | None] | None = (
             self._local_pause if has_stale else None
         )
-        has_feed = any(s.kind in ("ws_drop", "ws_silent") for s in plan.specs)
+        has_feed = any(s.kind in _FEED for s in plan.specs)
         #: FaultHook's optional WebSocket-fault timing (None: the venue never asks)
         self.next_feed_fault_ns: Callable[[int], int | None] | None = (
             self._next_feed_fault_ns if has_feed else None
@@ -200,7 +216,7 @@ class FaultInjector:
             self._states.append(st)
             for call in spec.effective_calls:
                 self._by_call.setdefault(call, []).append(st)
-            if spec.kind in ("ws_drop", "ws_silent"):
+            if spec.kind in _FEED:
                 self._feed_states.append(st)
             elif spec.kind == "stale_book":
                 self._stale.append(st)
@@ -271,7 +287,7 @@ class FaultInjector:
                 if refusal is None:  # the first spec's refusal answers the call
                     refusal = self._refusal(s)
                     hits.append(st)
-            elif kind == "lost_response":
+            elif kind in _LOST:
                 if lost is None:
                     lost = s
                     hits.append(st)
@@ -294,6 +310,7 @@ class FaultInjector:
         return CallFault(
             delay_ns=delay,
             act_then_drop=lost is not None,
+            half_body=lost is not None and lost.kind == "half_body",
             status=None if lost is None else lost.status,
             message="" if lost is None else _status_message(lost.status),
             book_moves=tuple(moves),
@@ -312,6 +329,10 @@ class FaultInjector:
         if s.kind == "cancel_only":
             return CallFault(refuse=True, status=503, message=CANCEL_ONLY_MESSAGE,
                              reason="cancel_only")  # fmt: skip
+        if s.kind == "connection_drop":
+            return CallFault(refuse=True, status=None, message=REQUEST_EXCEPTION)
+        if s.kind == "html_error":
+            return CallFault(refuse=True, status=403, message=HTML_ERROR_PAGE, html=True)
         status = s.status
         if s.kind == "server_error" and status is None:
             status = 500
@@ -343,6 +364,12 @@ class FaultInjector:
             return "503 cancel-only"
         if k == "zero_balance":
             return "balance 0"
+        if k == "connection_drop":
+            return "connection dropped before the venue acted"
+        if k == "html_error":
+            return "403 HTML error page"
+        if k == "half_body":
+            return "answer cut off halfway after the venue acted"
         status = 500 if k == "server_error" and s.status is None else s.status
         what = "transport error" if status is None else f"HTTP {status}"
         return what + (" after the venue acted" if k == "lost_response" else "")
@@ -376,13 +403,15 @@ class FaultInjector:
     def _feed_fault(
         self, st: _SpecState, events: list[VenueEvent], now: int, market: bool
     ) -> list[VenueEvent]:
-        """Withhold market events in a ws_drop/ws_silent window; reconnect after it."""
+        """Withhold market events in a ws_drop/ws_silent/ws_no_pong window; reconnect after
+        it. In process, a socket that answers no PONG is one the client must give up on:
+        it is cut off as by a drop (the wire applies the missing PONGs themselves)."""
         st.prune(now)
         w = st.window_at(now)
         if w is None and market and st.current is None:
             hit = st.trigger(now)
             w = hit if hit is not False else None
-        drop = st.spec.kind == "ws_drop"
+        drop = st.spec.kind in _CUT_OFF
         out: list[VenueEvent] = []
         if st.current is not None and st.current is not w:
             out += self._end_outage(st, now, drop)
@@ -432,8 +461,10 @@ class FaultInjector:
         for st in self._feed_states:
             w = st.window_at(now_ns)
             if w is not None:
-                drop = st.spec.kind == "ws_drop"
-                return FeedFault(w[0], w[1], drop, 1006 if drop else None)
+                kind = st.spec.kind
+                drop = kind == "ws_drop"
+                return FeedFault(w[0], w[1], drop, 1006 if drop else None,
+                                 no_pong=kind == "ws_no_pong")  # fmt: skip
         return None
 
     def _end_outage(self, st: _SpecState, now: int, drop: bool) -> list[VenueEvent]:

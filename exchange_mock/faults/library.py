@@ -87,6 +87,22 @@ def ws_drop(seed: int = 0) -> FaultPlan:
     return FaultPlan(_daily("ws_drop", 2.0, 60.0), seed, "ws_drop")
 
 
+def ws_no_pong(seed: int = 0) -> FaultPlan:
+    """The market WebSocket stops answering PING for 90 s each day (data may still flow):
+    a client must notice the missing PONGs and reconnect."""
+    return FaultPlan(_daily("ws_no_pong", 4.0, 90.0), seed, "ws_no_pong")
+
+
+def broken_answers(seed: int = 0) -> FaultPlan:
+    """1 % of places drop the connection before the venue acts, 0.5 % act and then cut the
+    answer off halfway, 0.5 % of trading calls get a Cloudflare HTML page (403)."""
+    return FaultPlan((
+        FaultSpec("connection_drop", calls=("place", "cancel"), rate=0.01),
+        FaultSpec("half_body", calls=("place",), rate=0.005),
+        FaultSpec("html_error", calls=("place", "cancel", "balance"), rate=0.005),
+    ), seed, "broken_answers")  # fmt: skip
+
+
 def ws_silent(seed: int = 0) -> FaultPlan:
     """The market WebSocket stays connected but silent for 5 minutes each day."""
     return FaultPlan(_daily("ws_silent", 5.0, 300.0), seed, "ws_silent")
@@ -127,6 +143,7 @@ PLANS: dict[str, Callable[[int], FaultPlan]] = {
     for f in (
         timeouts, lost_responses, transient_5xx, rate_limits, partial_fills, slippage_shock,
         ws_drop, ws_silent, stale_book, zero_balance, balance_failing, cancel_only, clock_skew,
+        ws_no_pong, broken_answers,
     )
 }  # fmt: skip
 

@@ -21,7 +21,7 @@ Schedules (times are seconds from the run's start):
 A trigger hits one call, or with ``duration_s`` opens a window of that length
 in which every matching call (or batch) is hit; ``at_s`` + ``duration_s`` is
 the window ``[at_s, at_s + duration_s)``. ``max_count`` caps the triggers.
-Feed faults (``ws_drop``, ``ws_silent``, ``stale_book``) and ``clock_skew``
+Feed faults (``ws_drop``, ``ws_silent``, ``ws_no_pong``, ``stale_book``) and ``clock_skew``
 always act over a window. ``duration_s`` and ``between_s`` may end at ``inf``.
 
 Several specs act together; a ``FaultPlan`` is built from specs, TOML (a
@@ -77,6 +77,14 @@ KINDS: dict[str, KindInfo] = {
                             ("place",)),
     "clock_skew": KindInfo("the venue's timestamps are off by skew_s", _ALL, _ALL,
                            _P({"skew_s"}), _P({"skew_s"}), window=True),
+    "connection_drop": KindInfo("the connection drops before the venue acts (a transport "
+                                "error; nothing happened)", ("place",), _ALL),
+    "half_body": KindInfo("the venue acts; the answer is cut off halfway through its body",
+                          ("place",), _ALL),
+    "html_error": KindInfo("an HTML error page (403, Cloudflare) instead of JSON, before the "
+                           "venue acts", ("place",), _ALL),
+    "ws_no_pong": KindInfo("market WebSocket answers no PONG (data may still flow); a client "
+                           "must treat it as dead and reconnect", (), (), window=True),
     "ws_drop": KindInfo("market WebSocket disconnected, then reconnects with snapshots", (),
                         (), window=True),
     "ws_silent": KindInfo("market WebSocket connected but silent", (), (), window=True),
