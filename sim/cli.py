@@ -9,6 +9,7 @@ Commands:
   clobsim summary DATASET [--csv FILE]
   clobsim data check DATASET [--json FILE]
   clobsim data import CAPTURE --markets GAMMA.json [...] --out DIR
+  clobsim serve-mock --data DIR [--markets ...] [--speed X] [--faults PLAN.toml] [--port 0]
   clobsim backtest CONFIG.toml [--out DIR]
   clobsim validate CONFIG.toml --out DIR
   clobsim demo
@@ -288,6 +289,17 @@ def _workers(text: str) -> int:
     return n
 
 
+def cmd_serve_mock(args: argparse.Namespace) -> int:
+    from exchange_mock.server.serve import ServeOptions, run
+
+    opts = ServeOptions(
+        data=Path(args.data), markets=tuple(args.markets), speed=args.speed,
+        faults=Path(args.faults) if args.faults else None, port=args.port, seed=args.seed,
+        cash_usdc=args.cash, secrets_file=Path(args.secrets_file), key_env=args.key_env,
+    )  # fmt: skip
+    return run(opts)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clobsim", description=__doc__.split("\n")[0], epilog=EXIT_CODES,
@@ -346,6 +358,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parallel runs: 0 = one per core, 1 = serial (default: the config's "
                         "[validation] workers, itself 0 by default)")  # fmt: skip
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "serve-mock", help="a loopback Polymarket (REST, WebSocket, JSON-RPC) over a dataset",
+        description="Serves the CLOB protocol on 127.0.0.1 over recorded data replayed in "
+                    "wall-clock time; py-clob-client-v2 and the live adapter talk to it unchanged. "
+                    "Secrets go only to --secrets-file.",
+    )  # fmt: skip
+    p.add_argument("--data", required=True, help="dataset folder (with dataset.json)")
+    p.add_argument("--markets", nargs="+", default=[],
+                   help="market slugs or condition ids to serve (default: all)")  # fmt: skip
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="recorded seconds per wall second (1 = real time)")  # fmt: skip
+    p.add_argument("--faults", default=None, help="fault plan TOML applied on the wire")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free one)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the venue's own randomness")
+    p.add_argument("--cash", type=float, default=10_000.0, help="test account's USDC")
+    p.add_argument(
+        "--secrets-file",
+        default="mock-account.env",
+        help="where the account's private key and API secret are written (0600)",
+    )
+    p.add_argument(
+        "--key-env",
+        default="CLOBSIM_MOCK_PRIVATE_KEY",
+        help="environment variable holding a private key to reuse (else a new one)",
+    )
+    p.set_defaults(func=cmd_serve_mock)
 
     p = sub.add_parser("demo", help="generate the demo week (cached) and summarise it")
     p.add_argument("--data", default=str(DEMO_DATA), help=f"dataset folder (default {DEMO_DATA})")
