@@ -88,3 +88,30 @@ def test_websocket_faults_are_decided_as_windows():
     silent = inj.feed_fault_at(silent_at)
     assert silent is not None and not silent.dropped and silent.close_code is None
     assert inj.feed_fault_at(int(3.0 * 3600 * S)) is None
+
+
+def _first(kind: str) -> CallFault:
+    inj = FaultInjector(FaultPlan((FaultSpec(kind, every_n=1, max_count=1),), seed=1), 0)
+    fault = inj.on_call("place", 0)
+    assert fault is not None and inj.on_call("place", 1) is None  # max_count 1
+    return fault
+
+
+def test_broken_transport_kinds_as_data_and_as_the_exception_in_process():
+    drop = _first("connection_drop")
+    assert drop.refuse and drop.status is None and not drop.act_then_drop
+    err = venue_error(drop, "place")
+    assert type(err) is VenueUnavailable and err.status is None  # nothing happened: retry
+    html = _first("html_error")
+    assert html.refuse and html.html and html.status == 403 and "<html>" in html.message
+    assert venue_error(html, "place").status == 403
+    half = _first("half_body")
+    assert half.act_then_drop and half.half_body and half.status is None and not half.refuse
+
+
+def test_no_pong_is_a_feed_window_that_cuts_the_client_off_in_process():
+    plan = FaultPlan((FaultSpec("ws_no_pong", at_s=10.0, duration_s=5.0),), seed=1)
+    inj = FaultInjector(plan, start_ns=0)
+    assert inj.feed_fault_at(9 * S) is None
+    fault = inj.feed_fault_at(12 * S)
+    assert fault == FeedFault(10 * S, 15 * S, dropped=False, close_code=None, no_pong=True)
