@@ -77,6 +77,7 @@ class CallFault:
     skew_ns: int = 0
     half_body: bool = False  # with act_then_drop: the answer stops halfway (on the wire)
     html: bool = False  # with refuse: the answer is an HTML page, not JSON (on the wire)
+    trades_fail: bool = False  # the order's trades fail settlement (the server's desk)
 
 
 def venue_error(fault: CallFault, call: str) -> VenueError:

@@ -51,6 +51,7 @@ from exchange_mock.faults.book_moves import move_against, restore
 from exchange_mock.latency import ConstantLatency, LatencyModel
 from exchange_mock.venue_funds import NOT_ENOUGH_BALANCE, NOT_ENOUGH_BALANCE_MESSAGE, VenueFunds
 from sim.clock import Clock
+from sim.errors import ConfigError
 from sim.events import FillEvent, OrderUpdate, VenueEvent
 from sim.marketdata.replay_rules import mirrored_trades as _mirrored
 from sim.marketdata.schema import K_LEVEL, K_RESET, K_SNAP
@@ -134,6 +135,11 @@ class MatchingVenue:
         self._ack = ack_latency or ConstantLatency(0.0)
         self._rng = np.random.default_rng(seed)
         self._hook = self.fault_hook = fault_hook
+        plan = getattr(fault_hook, "plan", None)
+        if plan is not None and any(s.kind == "trade_fail" for s in plan.specs):
+            raise ConfigError("faults", "trade_fail acts on on-chain settlement, which only "
+                                        "the loopback server simulates (clobsim serve-mock); "
+                                        "a backtest has no settlement step")  # fmt: skip
         self._source: RowSource = _PushedRows(self)
         self._book_source_set = np.zeros(len(self.clob.markets), dtype=bool)
         self._pending: list[tuple[int, int, VenueEvent]] = []

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 from py_clob_client_v2 import OrderArgs
-from py_clob_client_v2.clob_types import AssetType, BalanceAllowanceParams, OrderPayload
+from py_clob_client_v2.clob_types import (
+    AssetType,
+    BalanceAllowanceParams,
+    MarketOrderArgs,
+    OrderPayload,
+    OrderType,
+    TradeParams,
+)
 from py_clob_client_v2.exceptions import PolyApiException
 
 from exchange_mock.faults import FaultSpec
@@ -131,3 +138,35 @@ def test_the_same_plan_and_seed_decide_the_same_calls(data) -> None:
                     seen.append(exc.status_code)
             outcomes.append(seen)
     assert outcomes[0] == outcomes[1] and 500 in outcomes[0] and "live" in outcomes[0]
+
+
+def test_trades_that_stay_matched_then_fail_are_reversed(data) -> None:
+    with running_server(data, faults=plan(once("trade_fail"))) as run:
+        c = client(run.urls)
+        order = c.create_market_order(MarketOrderArgs(token_id=YES, amount=10.4, side="BUY",
+                                                      price=0.52))  # fmt: skip
+        resp = c.post_order(order, OrderType.FOK, defer_exec=True)
+        tid = resp["tradeIDs"][0]
+        statuses = []
+        for step in (0.0, 3.0, 2.0):
+            run.advance(step)
+            trade = c.get_trades(TradeParams(id=tid))[0]
+            statuses.append((trade["status"], trade["transaction_hash"]))
+        assert statuses == [("MATCHED", ""), ("RETRYING", ""), ("FAILED", "")]
+        usdc = c.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))
+        assert usdc["balance"] == "10000000000"  # the failed trade moved nothing
+        shares = c.get_balance_allowance(BalanceAllowanceParams(
+            asset_type=AssetType.CONDITIONAL, token_id=YES))  # fmt: skip
+        assert shares["balance"] == "0"
+
+
+def test_a_backtest_refuses_a_settlement_fault_it_cannot_simulate() -> None:
+    from exchange_mock.faults import FaultInjector
+    from exchange_mock.matching_venue import MatchingVenue
+    from sim.clock import SimClock
+    from sim.errors import ConfigError
+    from tests.server_helpers import M
+
+    with pytest.raises(ConfigError, match="only the loopback server simulates"):
+        MatchingVenue([M], clock=SimClock(0), cash_usdc=100.0,
+                      fault_hook=FaultInjector(plan(once("trade_fail")), 0))  # fmt: skip

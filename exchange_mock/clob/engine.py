@@ -356,6 +356,17 @@ class SimBook:
     def settled_usdc(self) -> float:
         return float(self.a.acct[A_SETTLED])
 
+    def reverse_fill(self, asset: int | str, side: int, price: float, shares: float,
+                     fee_usdc: float, fee_shares: float) -> None:  # fmt: skip
+        """Undo one fill's cash and position (a trade that failed settlement on chain)."""
+        ai = self.asset(asset)
+        if side > 0:
+            cash_delta, pos_delta = -shares * price, shares - fee_shares
+        else:
+            cash_delta, pos_delta = shares * price - fee_usdc, -shares
+        self.a.acct[A_CASH] -= cash_delta
+        self.a.pos[ai >> 1, ai & 1] -= pos_delta
+
     def position(self, asset: int | str) -> float:
         ai = self.asset(asset)
         return float(self.a.pos[ai >> 1, ai & 1])

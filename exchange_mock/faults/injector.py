@@ -264,7 +264,7 @@ class FaultInjector:
         delay = skew = 0
         refusal: CallFault | None = None
         lost: FaultSpec | None = None
-        zero = False
+        zero = fail = False
         moves: list[BookMove] = []
         hits: list[_SpecState] = []
         for st in states:
@@ -291,9 +291,11 @@ class FaultInjector:
                 if lost is None:
                     lost = s
                     hits.append(st)
-            else:  # delay, zero_balance
+            else:  # delay, zero_balance, trade_fail
                 if kind == "delay":
                     delay += _ns(s.delay_s)
+                elif kind == "trade_fail":
+                    fail = True
                 else:
                     zero = True
                 hits.append(st)
@@ -305,7 +307,7 @@ class FaultInjector:
             self._record(now_ns, st, call, self._detail(st.spec))
         if refusal is not None:
             return refusal
-        if not (delay or lost or zero or moves or skew):
+        if not (delay or lost or zero or moves or skew or fail):
             return None
         return CallFault(
             delay_ns=delay,
@@ -316,6 +318,7 @@ class FaultInjector:
             book_moves=tuple(moves),
             zero_balance=zero,
             skew_ns=skew,
+            trades_fail=fail,
         )
 
     @staticmethod
@@ -368,6 +371,8 @@ class FaultInjector:
             return "connection dropped before the venue acted"
         if k == "html_error":
             return "403 HTML error page"
+        if k == "trade_fail":
+            return "trades stay MATCHED, then FAIL"
         if k == "half_body":
             return "answer cut off halfway after the venue acted"
         status = 500 if k == "server_error" and s.status is None else s.status

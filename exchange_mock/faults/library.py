@@ -103,6 +103,12 @@ def broken_answers(seed: int = 0) -> FaultPlan:
     ), seed, "broken_answers")  # fmt: skip
 
 
+def trade_failures(seed: int = 0) -> FaultPlan:
+    """2 % of placements' trades stay MATCHED, then FAIL on chain and are reversed. Served
+    by the loopback server only (``clobsim serve-mock --faults``): a backtest refuses it."""
+    return FaultPlan((FaultSpec("trade_fail", rate=0.02),), seed, "trade_failures")
+
+
 def ws_silent(seed: int = 0) -> FaultPlan:
     """The market WebSocket stays connected but silent for 5 minutes each day."""
     return FaultPlan(_daily("ws_silent", 5.0, 300.0), seed, "ws_silent")
@@ -143,7 +149,7 @@ PLANS: dict[str, Callable[[int], FaultPlan]] = {
     for f in (
         timeouts, lost_responses, transient_5xx, rate_limits, partial_fills, slippage_shock,
         ws_drop, ws_silent, stale_book, zero_balance, balance_failing, cancel_only, clock_skew,
-        ws_no_pong, broken_answers,
+        ws_no_pong, broken_answers, trade_failures,
     )
 }  # fmt: skip
 

@@ -83,6 +83,9 @@ KINDS: dict[str, KindInfo] = {
                           ("place",), _ALL),
     "html_error": KindInfo("an HTML error page (403, Cloudflare) instead of JSON, before the "
                            "venue acts", ("place",), _ALL),
+    "trade_fail": KindInfo("the hit order's trades stay MATCHED, then FAIL on chain and are "
+                           "reversed (the loopback server only: a backtest has no settlement "
+                           "step)", ("place",), ("place",)),
     "ws_no_pong": KindInfo("market WebSocket answers no PONG (data may still flow); a client "
                            "must treat it as dead and reconnect", (), (), window=True),
     "ws_drop": KindInfo("market WebSocket disconnected, then reconnects with snapshots", (),

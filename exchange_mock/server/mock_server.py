@@ -64,6 +64,7 @@ class MockServer:
         self.faults = faults or WireFaults.none()
         self.faults.now_ns = exchange.clock.now_ns  # the plan counts in the replay's time
         self.faults.venue = exchange.venue
+        self.faults.fail_trades = self.desk.fail_trades_of_this_request
         self.app = web.Application(middlewares=[errors])
         self.app[SERVER_KEY] = self
         add_routes(self.app)
@@ -150,6 +151,7 @@ class MockServer:
         """One pump step: replay to now, fire the dead-man switch, push user events."""
         self.exchange.step()
         self.desk.check_heartbeats(self.auth)
+        self.desk.settle_failures()
         self.user_hub.flush()
 
     async def _run_pump(self) -> None:

@@ -40,6 +40,9 @@ MAX_CANCEL_BATCH = 1000  # DELETE /orders since 2026-06-15
 #: data-time seconds from a match to MINED (the hash appears) and to CONFIRMED
 MINE_AFTER_S = 2.0
 CONFIRM_AFTER_S = 6.0
+#: a trade that fails settlement (fault ``trade_fail``): MATCHED, RETRYING, then FAILED
+RETRY_AFTER_S = 2.0
+FAIL_AFTER_S = 4.0
 #: the dead-man switch: no beat for this long cancels all of the key's orders (§4.8)
 HEARTBEAT_TIMEOUT_S = 10.0
 NOT_FOUND = "order can't be found - already canceled or matched"
@@ -96,6 +99,8 @@ class OrdersDesk:
         self._trades: dict[str, _Trade] = {}
         self._seen_fills = 0
         self._heartbeat: dict[str, tuple[str, int]] = {}  # api key -> (expected id, data ns)
+        self._fail_request = False  # fault trade_fail: this request's trades will fail
+        self._failing: dict[str, bool] = {}  # trade id -> reversed yet
         #: told of each order that reached the book (the user channel's PLACEMENT)
         self.on_placed: Callable[[str], None] | None = None
 
@@ -145,7 +150,17 @@ class OrdersDesk:
             raise Refused(400, f"too many orders in payload: max {MAX_POST_BATCH}")
         return self._post(bodies, creds, batch=True)
 
+    def fail_trades_of_this_request(self) -> None:
+        """Fault ``trade_fail``: the trades the request about to run makes will fail."""
+        self._fail_request = True
+
     def _post(self, bodies: list, creds: ApiCreds, batch: bool = False) -> list[dict]:
+        try:
+            return self._post_checked(bodies, creds, batch)
+        finally:
+            self._fail_request = False
+
+    def _post_checked(self, bodies: list, creds: ApiCreds, batch: bool) -> list[dict]:
         self.ex.step()
         checked: list[SignedOrder | Refused] = []
         for body in bodies:
@@ -200,6 +215,8 @@ class OrdersDesk:
             so, creds.api_key, self._wire_s(self.ex.clock.now_ns()), market
         )
         self.collect_trades()
+        if self._fail_request:
+            self._failing.update(dict.fromkeys(self._orders[so.order_id].trades, False))
         if self.on_placed is not None:
             self.on_placed(so.order_id)
         trades = self._orders[so.order_id].trades
@@ -244,8 +261,24 @@ class OrdersDesk:
         self._seen_fills = len(fills)
         return new
 
-    def trade_status(self, trade: _Trade) -> str:
+    def settle_failures(self) -> None:
+        """Reverse, once, each failing trade whose settlement has now FAILED."""
+        now = self.ex.clock.now_ns()
+        for tid, reversed_ in self._failing.items():
+            t = self._trades.get(tid)
+            if reversed_ or t is None or now - t.matched_ns < FAIL_AFTER_S * NS:
+                continue
+            f = t.fill
+            self.ex.venue.clob.reverse_fill(f.asset_id, int(f.side), f.price,
+                                            f.size_shares, f.fee_usdc, f.fee_shares)  # fmt: skip
+            self._failing[tid] = True
+
+    def trade_status(self, trade: _Trade, tid: str = "") -> str:
         age = self.ex.clock.now_ns() - trade.matched_ns
+        if tid in self._failing:
+            if age >= FAIL_AFTER_S * NS:
+                return "FAILED"
+            return "RETRYING" if age >= RETRY_AFTER_S * NS else "MATCHED"
         if age >= CONFIRM_AFTER_S * NS:
             return "CONFIRMED"
         if age >= MINE_AFTER_S * NS:
@@ -255,7 +288,7 @@ class OrdersDesk:
     def trade_json(self, tid: str) -> dict:
         t = self._trades[tid]
         f, m = t.fill, self.ex.by_token[t.fill.asset_id]
-        status = self.trade_status(t)
+        status = self.trade_status(t, tid)
         outcome = "Yes" if f.asset_id == m.yes_token_id else "No"
         price, size = format_decimal(f.price), format_decimal(round(f.size_shares, 6))
         fee_bps = str(round(m.fee_rate * 10_000))
@@ -274,7 +307,7 @@ class OrdersDesk:
             "bucket_index": 0,
             "owner": t.owner,
             "maker_address": t.maker_address,
-            "transaction_hash": t.tx_hash if status != "MATCHED" else "",
+            "transaction_hash": t.tx_hash if status in ("MINED", "CONFIRMED") else "",
             "trader_side": f.liquidity.name,
         }
         if f.liquidity.name == "TAKER":
@@ -300,6 +333,7 @@ class OrdersDesk:
     def trades(self, creds: ApiCreds, query: dict[str, str]) -> list[dict]:
         self.ex.step()
         self.collect_trades()
+        self.settle_failures()
         out = []
         after = int(query.get("after", 0) or 0)
         before = int(query.get("before", 0) or 0)

@@ -116,6 +116,7 @@ class WireFaults:
     hook: FaultHook | None = None
     now_ns: object = None
     venue: object = None  # the ServerVenue book moves are handed to
+    fail_trades: object = None  # the desk's hook for trade_fail
     log: list[FaultRecord] = field(default_factory=list)
     _n: int = 0
 
@@ -159,6 +160,9 @@ class WireFaults:
                                      headers=headers)  # fmt: skip
         if fault.book_moves:
             self.handoff(fault)
+        if fault.trades_fail and self.fail_trades is not None:
+            self.record(kind, path, "trades will FAIL")
+            self.fail_trades()
         response = await handler(request)
         if fault.zero_balance and kind == "balance":
             body = json.loads(response.body)
