@@ -184,7 +184,8 @@ class OrdersDesk:
         return out
 
     def _check(self, body: object, creds: ApiCreds) -> SignedOrder:
-        token = body.get("order", {}).get("tokenId") if isinstance(body, dict) else None
+        order = body.get("order") if isinstance(body, dict) else None
+        token = order.get("tokenId") if isinstance(order, dict) else None
         if not isinstance(token, str):
             raise Refused(400, "invalid order: missing field 'tokenId'")
         market = self.market_of(token)
