@@ -41,6 +41,16 @@ def server_of(request: web.Request) -> MockServer:
     return request.app[SERVER_KEY]  # type: ignore[return-value]
 
 
+async def _text(request: web.Request) -> str:
+    """The body as text. A body that is not UTF-8 is the client's 400, not a 500
+    (``request.text()`` would raise ``UnicodeDecodeError``)."""
+    raw = await request.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "invalid body: not UTF-8 text") from None
+
+
 async def _json_body(text: str) -> object:
     try:
         return json.loads(text) if text else None
@@ -67,7 +77,7 @@ async def errors(request: web.Request, handler):
 
 async def _l2(request: web.Request):
     srv = server_of(request)
-    body = await request.text()
+    body = await _text(request)
     creds = srv.auth.verify_l2(
         request.headers, request.method, request.path, body, srv.exchange.time.wall_now_ns() / 1e9
     )
@@ -143,7 +153,7 @@ async def get_book(request: web.Request) -> web.Response:
 
 async def post_books(request: web.Request) -> web.Response:
     srv = server_of(request)
-    body = await _json_body(await request.text())
+    body = await _json_body(await _text(request))
     if not isinstance(body, list):
         raise Refused(400, "invalid payload: expected an array of {token_id}")
     books = []
@@ -208,7 +218,9 @@ async def cancel_all(request: web.Request) -> web.Response:
 
 async def cancel_market_orders(request: web.Request) -> web.Response:
     creds, body = await _l2(request)
-    payload = await _json_body(body) or {}
+    # no body: every order of the key; a body must be an object ([], 0 or null are not
+    # "no filter", which would cancel everything)
+    payload = await _json_body(body) if body else {}
     if not isinstance(payload, dict):
         raise Refused(400, 'invalid payload: expected {"market", "asset_id"}')
     market, asset = str(payload.get("market") or ""), str(payload.get("asset_id") or "")

@@ -73,6 +73,15 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of two header strings. ``hmac.compare_digest`` refuses
+    non-ASCII ``str`` (a ``TypeError``), so compare their bytes: any value a client
+    sends is then just unequal, never a 500."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
+
+
 def _check_timestamp(raw: str, wall_now_s: float, message: str) -> None:
     try:
         ts = int(raw)
@@ -142,16 +151,14 @@ class Authenticator:
     ) -> ApiCreds:
         """The credentials a signed trading request was made with."""
         creds = self._by_key.get(_header(headers, "POLY_API_KEY"))
-        if creds is None or not hmac.compare_digest(
-            _header(headers, "POLY_PASSPHRASE"), creds.passphrase
-        ):
+        if creds is None or not _same(_header(headers, "POLY_PASSPHRASE"), creds.passphrase):
             raise AuthError(INVALID_KEY)
         if _header(headers, "POLY_ADDRESS").lower() != creds.address.lower():
             raise AuthError(INVALID_KEY)
         ts_raw = _header(headers, "POLY_TIMESTAMP")
         _check_timestamp(ts_raw, wall_now_s, INVALID_KEY)
         expected = l2_signature(creds.secret, ts_raw, method, path, body)
-        if not hmac.compare_digest(expected, _header(headers, "POLY_SIGNATURE")):
+        if not _same(expected, _header(headers, "POLY_SIGNATURE")):
             raise AuthError(INVALID_KEY)
         return creds
 

@@ -34,7 +34,10 @@ def offset_of(raw: str) -> int:
     return value
 
 
-def page(rows: list, raw_cursor: str, size: int = PAGE_SIZE) -> dict:
+def page(rows: list, raw_cursor: str, size: int | None = None) -> dict:
+    """One page of ``rows`` from ``raw_cursor``: ``size`` rows, ``PAGE_SIZE`` (read at call
+    time, so tests may patch it) when None."""
+    size = PAGE_SIZE if size is None else size
     start = offset_of(raw_cursor)
     chunk = rows[start : start + size]
     end = start + len(chunk)

@@ -34,6 +34,15 @@ def _word(value: int) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
 
 
+def _is_hex(data: str) -> bool:
+    digits = data.removeprefix("0x")
+    return (
+        data.startswith("0x")
+        and len(digits) % 2 == 0
+        and all(c in "0123456789abcdef" for c in digits)
+    )
+
+
 def _error(req_id, code: int, message: str) -> dict:
     return {"jsonrpc": "2.0", "id": req_id, "error": {"code": code, "message": message}}
 
@@ -52,7 +61,9 @@ def answer(srv: MockServer, req: object) -> dict:
     call = params[0] if isinstance(params, list) and params else None
     if not isinstance(call, dict) or not isinstance(call.get("to"), str):
         return _error(rid, -32602, "eth_call: expected [{to, data}, block]")
-    data = str(call.get("data") or call.get("input") or "")
+    data = str(call.get("data") or call.get("input") or "").lower()
+    if not _is_hex(data):  # what a node answers an undecodable hex string
+        return _error(rid, -32602, "eth_call: data is not a 0x-prefixed hex string")
     if call["to"].lower() != PUSD.lower():
         return {"jsonrpc": "2.0", "id": rid, "result": "0x"}  # no contract there
     if data.startswith(DECIMALS):
@@ -70,9 +81,11 @@ def answer(srv: MockServer, req: object) -> dict:
 async def rpc(request: web.Request) -> web.Response:
     srv: MockServer = request.app[SERVER_KEY]  # type: ignore[assignment]
     try:
-        body = json.loads(await request.text())
-    except json.JSONDecodeError:
+        body = json.loads((await request.read()).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):  # not UTF-8 JSON: a parse error
         return web.json_response(_error(None, -32700, "parse error"))
+    if body == []:  # JSON-RPC 2.0: an empty batch is one invalid request
+        return web.json_response(_error(None, -32600, "invalid request: empty batch"))
     if isinstance(body, list):
         return web.json_response([answer(srv, r) for r in body])
     return web.json_response(answer(srv, body))

@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi.exceptions import EncodingError
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak
+from eth_utils import is_address, keccak
 
 from exchange_mock.server.auth import CHAIN_ID
 from sim.types import OrderType, Side
@@ -52,6 +53,9 @@ _ORDER = [
         ("builder", "bytes32"),
     )
 ]
+#: the signed integer fields but ``side`` (sent as "BUY"/"SELL"): their widths in bits
+_UINT_BITS = {"salt": 256, "tokenId": 256, "makerAmount": 256, "takerAmount": 256,
+              "signatureType": 8, "timestamp": 256}  # fmt: skip
 _V1_ONLY = ("taker", "nonce", "feeRateBps")
 _TYPES = {t.value: t for t in OrderType}
 
@@ -86,18 +90,28 @@ class SignedOrder:
 
 
 def order_hash(order: dict[str, Any], neg_risk: bool, chain_id: int = CHAIN_ID):
-    """(order id, encoded typed data) of the signed fields of ``order``."""
-    message = {
-        k: int(order[k])
-        for k in ("salt", "tokenId", "makerAmount", "takerAmount", "signatureType", "timestamp")
-    }
-    message.update(
-        maker=order["maker"],
-        signer=order["signer"],
-        side=0 if order["side"] == "BUY" else 1,
-        metadata=bytes.fromhex(order["metadata"].removeprefix("0x")),
-        builder=bytes.fromhex(order["builder"].removeprefix("0x")),
-    )
+    """(order id, encoded typed data) of the signed fields of ``order``.
+
+    Raises ``KeyError``/``ValueError``/``TypeError`` naming the field when one cannot be
+    encoded as its EIP-712 type (out of range, not an address, not 32 bytes)."""
+    message: dict[str, Any] = {}
+    for k, bits in _UINT_BITS.items():
+        value = int(order[k])
+        if not 0 <= value < 1 << bits:
+            raise ValueError(f"field '{k}' is out of range for uint{bits}")
+        message[k] = value
+    for k in ("maker", "signer"):
+        if not isinstance(order[k], str) or not is_address(order[k]):
+            raise ValueError(f"field '{k}' is not an address")
+        message[k] = order[k]
+    for k in ("metadata", "builder"):
+        try:
+            message[k] = bytes.fromhex(order[k].removeprefix("0x"))
+        except (AttributeError, ValueError):
+            raise ValueError(f"field '{k}' is not a hex string") from None
+        if len(message[k]) != 32:
+            raise ValueError(f"field '{k}' is not 32 bytes")
+    message["side"] = 0 if order["side"] == "BUY" else 1
     typed = {
         "types": {"EIP712Domain": _DOMAIN, "Order": _ORDER},
         "primaryType": "Order",
@@ -147,7 +161,9 @@ def parse_signed_order(
         maker_amt, taker_amt = int(order["makerAmount"]), int(order["takerAmount"])
         expiration = int(order.get("expiration", "0") or 0)
         sig_type = int(order["signatureType"])
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+    except KeyError as exc:
+        raise OrderInvalid(f"invalid order: missing field {exc}") from None
+    except (ValueError, TypeError, AttributeError, OverflowError, EncodingError) as exc:
         raise OrderInvalid(f"invalid order: {exc}") from None
     if sig_type == 3:
         raise OrderInvalid("invalid signature")
