@@ -105,8 +105,10 @@ def _token(request: web.Request) -> str:
 
 
 async def get_tick_size(request: web.Request) -> web.Response:
-    m = server_of(request).desk.market_of(_token(request))
-    return ok({"minimum_tick_size": m.tick_size})
+    srv = server_of(request)
+    token = _token(request)
+    srv.desk.market_of(token)  # unknown: 400
+    return ok({"minimum_tick_size": srv.market_hub.tick_of(token)})
 
 
 async def get_neg_risk(request: web.Request) -> web.Response:

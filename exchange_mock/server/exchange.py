@@ -132,12 +132,19 @@ class MockExchange:
         """Replay up to now: apply due rows, publish what they caused."""
         target = self.time.data_now_ns()
         driver, clock = self.driver, self.clock
-        while not driver.exhausted and driver.time_ns < target:
+        while driver.time_ns < target:
+            if driver.exhausted:  # no rows left, but the venue may still have news due
+                due = self.venue.next_delivery_ns()
+                if due is None or due > target:
+                    break
+            before = driver.time_ns
             events = driver.advance(target)
             if driver.time_ns > clock.now_ns():
                 clock.advance_to(driver.time_ns)
             if events:
                 self._publish(events)
+            elif driver.time_ns == before:
+                break  # nothing moved: never spin
         if target > clock.now_ns():
             clock.advance_to(target)
         if driver.exhausted and not self._reported_end:

@@ -7,7 +7,7 @@ subscription (and each resubscription) starts with a ``book`` per asset, as one
 array frame, unless ``initial_dump`` is false. Then every public event of a
 subscribed asset is sent as it is replayed: level changes of the same market
 and millisecond as one ``price_change``, trade prints as ``last_trade_price``,
-tick size changes; ``best_bid_ask`` (after each book change) and
+tick size changes (of both tokens); ``best_bid_ask`` (after each book change) and
 ``market_resolved`` only with ``custom_feature_enabled``.
 
 Timestamps go out in wire time (``ReplayTime``). The hub is fed on the event
@@ -29,6 +29,7 @@ from sim.events import (
     BookSnapshot,
     LevelChange,
     MarketResolved,
+    TickSizeChange,
     TradePrint,
     VenueEvent,
 )
@@ -123,6 +124,13 @@ class MarketHub:
         i = local.index(asset_id)
         return local.best_bid(i), local.best_ask(i)
 
+    def tick_of(self, asset_id: str) -> float:
+        """The token's tick size now (after any recorded ``tick_size_change``)."""
+        source = self._sibling(asset_id) if self._mirrored(asset_id) else asset_id
+        local = self.ex.driver.local
+        tick = float(local.tick[local.index(source)])
+        return tick if tick > 0 else self.ex.by_token[asset_id].tick_size
+
     def book_message(self, asset_id: str) -> dict:
         """The ``book`` of ``asset_id`` as the replay shows it now (also REST ``/book``)."""
         now = self.ex.clock.now_ns()
@@ -135,13 +143,13 @@ class MarketHub:
         snap = dataclasses.replace(snap, market=self.ex.by_token[asset_id].condition_id)
         return encode_book(self._wire(snap), last_trade_price=self.last_trade.get(asset_id))
 
-    def _level_events(self, ev: LevelChange) -> list:
+    def _level_events(self, ev: LevelChange) -> tuple[LevelChange, BestBidAsk]:
         """A level change with the book's top after it (as ``price_change`` carries it), and
         the ``best_bid_ask`` custom-feature message."""
         bid, ask = self._top(ev.asset_id)
         ev = dataclasses.replace(ev, best_bid=bid, best_ask=ask)
         top = BestBidAsk(ev.ts_exchange_ns, ev.ts_recv_ns, ev.asset_id, ev.market, bid, ask)
-        return [self._wire(ev), self._wire(top)]
+        return self._wire(ev), self._wire(top)
 
     def _wire(self, ev):
         return shift_ts(ev, self.ex.time.wire_start_ns - self.ex.time.data_start_ns)
@@ -156,24 +164,39 @@ class MarketHub:
         if not self._subs:
             return
         enriched: list = []
+        # a run of level changes (both tokens' of one update) goes out as one price_change,
+        # as the venue sends it, then the tops it left: one best_bid_ask per asset
+        tops: dict[str, BestBidAsk] = {}
         for ev in events:
             if isinstance(ev, LevelChange):
-                enriched += self._level_events(ev)
+                changes = [ev]
                 other = self._sibling(ev.asset_id)
                 if self._mirrored(other):  # the venue reports both tokens' books
                     side = Side.SELL if ev.side is Side.BUY else Side.BUY
-                    mirror = dataclasses.replace(ev, asset_id=other, side=side,
-                                                 price=round(1.0 - ev.price, 6))  # fmt: skip
-                    enriched += self._level_events(mirror)
-            elif isinstance(ev, BookSnapshot):
+                    changes.append(dataclasses.replace(ev, asset_id=other, side=side,
+                                                       price=round(1.0 - ev.price, 6)))  # fmt: skip
+                for ch in changes:
+                    change, top = self._level_events(ch)
+                    enriched.append(change)
+                    tops[ch.asset_id] = top
+                continue
+            enriched += tops.values()
+            tops.clear()
+            if isinstance(ev, BookSnapshot):
                 enriched.append(self._wire(ev))
                 other = self._sibling(ev.asset_id)
                 if self._mirrored(other):
                     flip = lambda lv: tuple((round(1.0 - p, 6), s) for p, s in lv)  # noqa: E731
                     enriched.append(self._wire(dataclasses.replace(
                         ev, asset_id=other, bids=flip(ev.asks), asks=flip(ev.bids))))  # fmt: skip
+            elif isinstance(ev, TickSizeChange):
+                enriched.append(self._wire(ev))
+                other = self._sibling(ev.asset_id)
+                if self._mirrored(other):  # both tokens of a market share the tick
+                    enriched.append(self._wire(dataclasses.replace(ev, asset_id=other)))
             elif isinstance(ev, MarketResolved) or hasattr(ev, "asset_id"):
                 enriched.append(self._wire(ev))
+        enriched += tops.values()
         for sub in list(self._subs.values()):
             mine = [e for e in enriched if _wanted(e, sub)]
             if mine:

@@ -84,7 +84,8 @@ class MockServer:
         book = {"market": msg["market"], "asset_id": msg["asset_id"],
                 "timestamp": msg["timestamp"], "hash": "", "bids": msg["bids"],
                 "asks": msg["asks"], "min_order_size": format_decimal(m.min_order_size),
-                "tick_size": format_decimal(m.tick_size), "neg_risk": m.neg_risk,
+                "tick_size": format_decimal(self.market_hub.tick_of(token_id)),
+                "neg_risk": m.neg_risk,
                 "last_trade_price": msg.get("last_trade_price", "")}  # fmt: skip
         compact = json.dumps(book, separators=(",", ":"))
         book["hash"] = hashlib.sha1(compact.encode()).hexdigest()

@@ -101,12 +101,23 @@ class OrdersDesk:
         self._heartbeat: dict[str, tuple[str, int]] = {}  # api key -> (expected id, data ns)
         self._fail_request = False  # fault trade_fail: this request's trades will fail
         self._failing: dict[str, bool] = {}  # trade id -> reversed yet
+        #: told of each FOK/FAK killed unfilled: (its order JSON, the venue's message)
+        self.on_killed: Callable[[dict, str], None] | None = None
         #: told of each order that reached the book (the user channel's PLACEMENT)
         self.on_placed: Callable[[str], None] | None = None
 
     # ------------------------------------------------------------------ helpers
     def order_record(self, order_id: str) -> _Order | None:
         return self._orders.get(order_id)
+
+    def _killed_json(self, so: SignedOrder, creds: ApiCreds, market: MarketInfo) -> dict:
+        """A killed order's fields (it is not kept: the venue refused it)."""
+        return {"id": so.order_id, "status": "CANCELED", "owner": creds.api_key,
+                "maker_address": so.maker, "market": market.condition_id,
+                "asset_id": so.token_id, "side": so.side.name,
+                "original_size": f"{so.size_shares:.6f}", "size_matched": "0",
+                "price": format_decimal(so.price), "associate_trades": [],
+                "expiration": str(so.expiration_s), "order_type": so.order_type.value}  # fmt: skip
 
     def trade_ids(self) -> list[str]:
         return list(self._trades)
@@ -211,7 +222,10 @@ class OrdersDesk:
             raise Refused(exc.status or 500, str(exc)) from None
         market = self.ex.by_token[so.token_id]
         if not ack.accepted:
-            raise Refused(400, _rejection(so, market, ack.reason or "", ack.message or ""))
+            message = _rejection(so, market, ack.reason or "", ack.message or "")
+            if ack.reason in ("fok_not_filled", "fak_no_match") and self.on_killed is not None:
+                self.on_killed(self._killed_json(so, creds, market), message)
+            raise Refused(400, message)
         self._orders[so.order_id] = _Order(
             so, creds.api_key, self._wire_s(self.ex.clock.now_ns()), market
         )

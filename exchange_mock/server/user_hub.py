@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 
 from exchange_mock.server.market_encoder import encode_frame
 from exchange_mock.server.orders_desk import OrdersDesk
-from exchange_mock.server.user_encoder import encode_order_event, encode_trade_event
+from exchange_mock.server.user_encoder import (
+    encode_order_event,
+    encode_trade_event,
+    kill_status,
+)
 from sim.events import FillEvent, OrderUpdate, VenueEvent
 from sim.types import OrderStatus
 
@@ -44,6 +48,7 @@ class UserHub:
         self._settled: set[str] = set()  # trades that reached a final status
         desk.ex.on_user(self.on_venue_events)
         desk.on_placed = self.on_placed
+        desk.on_killed = self.on_killed
 
     def subscriber_for(self, queue: asyncio.Queue) -> UserSubscriber:
         sub = self._subs.get(queue)
@@ -62,9 +67,19 @@ class UserHub:
                 sub.queue.put_nowait(frame)
 
     def _wire_ns(self) -> int:
-        return self.desk.ex.time.wire_now_ns()
+        """Now on the wire: the replay's time (the clock), which inside a replay step is
+        the time of the events being delivered, not the step's end."""
+        ex = self.desk.ex
+        return ex.time.to_wire_ns(ex.clock.now_ns())
 
     # ------------------------------------------------------------------ orders
+    def on_killed(self, body: dict, message: str) -> None:
+        """An FOK/FAK that could not match: a CANCELLATION whose status carries the
+        venue's words (reference §6.2)."""
+        self._send(body["owner"], body["market"],
+                   encode_order_event(body, "CANCELLATION", self._wire_ns(),
+                                      status_override=kill_status(message)))  # fmt: skip
+
     def on_placed(self, order_id: str) -> None:
         """An order reached the book: PLACEMENT (it rests) and its immediate trades."""
         o = self.desk.order_record(order_id)
@@ -78,24 +93,28 @@ class UserHub:
         self.flush()
 
     def on_venue_events(self, events: list[VenueEvent]) -> None:
-        """Fills and order updates the replay delivered."""
+        """Fills and order updates the replay delivered: one ``UPDATE`` per order that
+        filled (a fill comes as a ``FillEvent`` and an ``OrderUpdate``: one match, one
+        message), ``CANCELLATION`` when it was cancelled or expired."""
+        self.desk.collect_trades()  # the fills' trades, for the orders' associate_trades
+        sent: set[tuple[str, str]] = set()
         for ev in events:
-            order_id = None
+            order_id, kind = None, ""
             if isinstance(ev, FillEvent):
-                order_id = ev.fill.client_order_id
+                order_id, kind = ev.fill.client_order_id, "UPDATE"
             elif isinstance(ev, OrderUpdate):
                 order_id = ev.order.client_order_id
+                if ev.order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
+                    kind = "CANCELLATION"
+                elif ev.order.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
+                    kind = "UPDATE"  # its fill's UPDATE, unless the FillEvent sent it
+                else:
+                    continue
             o = self.desk.order_record(order_id) if order_id else None
-            if o is None:
+            if o is None or (order_id, kind) in sent:
                 continue
+            sent.add((order_id, kind))
             body = self.desk.order_json(order_id)
-            if isinstance(ev, OrderUpdate) and ev.order.status in (
-                OrderStatus.CANCELED,
-                OrderStatus.EXPIRED,
-            ):
-                kind = "CANCELLATION"
-            else:
-                kind = "UPDATE"
             self._send(
                 o.owner, o.market.condition_id, encode_order_event(body, kind, self._wire_ns())
             )

@@ -63,7 +63,13 @@ class ChannelFaults:
     """One market-channel connection's faults, read from the plan's feed windows at the
     replay's time: silent (frames withheld, PONGs answered), no PONG, dropped (the socket
     is closed: with the window's close code, or aborted for 1006, which no close frame
-    may carry). ``now_ns`` reads the replay's data time."""
+    may carry). ``now_ns`` reads the replay's data time.
+
+    A frame is judged when it is queued (``silent``, ``dropping``), at the replay time
+    of the events it carries (the hubs queue frames as the replay delivers them), not
+    when the socket's writer gets to send it: a replay that moves on in one step (a fast
+    ``--speed``, a test's manual clock) would otherwise send events stamped inside a
+    window once it is over, or lose ones from before it."""
 
     def __init__(self, wire: WireFaults | None = None, channel: str = "market",
                  now_ns=None) -> None:  # fmt: skip
@@ -86,26 +92,35 @@ class ChannelFaults:
         f = self._fault()
         return f is not None and not f.dropped and not f.no_pong
 
+    def dropping(self) -> bool:
+        """A drop window is in effect: the socket must go."""
+        f = self._fault()
+        return f is not None and f.dropped
+
     def answers_ping(self) -> bool:
         f = self._fault()
         return f is None or not f.no_pong
 
-    async def close_later(self, ws: web.WebSocketResponse) -> None:
-        """Watch for a drop window; close (or abort) the socket when one is in effect."""
+    async def drop(self, ws: web.WebSocketResponse) -> None:
+        """Close (or abort, for 1006) ``ws`` as the drop window in effect says."""
+        f = self._fault()
+        code = (f.close_code if f is not None else None) or 1006
+        if code == 1006:  # abnormal closure: the peer just vanishes
+            transport = ws._req.transport if ws._req is not None else None
+            if transport is not None:
+                transport.abort()
+            return
+        await ws.close(code=code, message=b"fault: connection dropped")
+
+    async def watch_drop(self, on_drop) -> None:
+        """Poll for a drop window (also one in which no frame comes due) and call
+        ``on_drop()`` once when one is in effect; the caller drops the socket after the
+        frames queued before it (``drop``)."""
         if self._hook is None:
             return
-        while not ws.closed:
-            f = self._fault()
-            if f is not None and f.dropped:
-                code = f.close_code or 1006
-                if code == 1006:  # abnormal closure: the peer just vanishes
-                    transport = ws._req.transport if ws._req is not None else None
-                    if transport is not None:
-                        transport.abort()
-                    return
-                await ws.close(code=code, message=b"fault: connection dropped")
-                return
+        while not self.dropping():
             await asyncio.sleep(0.05)
+        on_drop()
 
 
 @dataclass

@@ -43,16 +43,50 @@ async def close_all(app: web.Application) -> None:
             await ws.close(code=1001, message=b"server shutting down")
 
 
+#: queued in place of a frame that came due in a drop window: the writer drops the socket
+_DROP = object()
+
+
+class _Outbox(asyncio.Queue):
+    """A socket's outgoing frames (``None``: close it, a slow reader). The channel's
+    faults judge each frame as it is queued, at the replay time of its events
+    (``ChannelFaults``): withheld in a silent window; in a drop window the socket goes
+    instead, after the frames queued before it."""
+
+    def __init__(self, faults) -> None:
+        super().__init__()
+        self.faults = faults
+        self.dropped = False
+
+    def put_nowait(self, item) -> None:
+        if self.dropped:
+            return
+        if item is not None:
+            if self.faults.silent():
+                return
+            if self.faults.dropping():
+                self.drop()
+                return
+        super().put_nowait(item)
+
+    def drop(self) -> None:
+        """Drop the socket once the frames queued so far are sent."""
+        if not self.dropped:
+            self.dropped = True
+            super().put_nowait(_DROP)
+
+
 async def _writer(ws: web.WebSocketResponse, queue: asyncio.Queue, faults) -> None:
-    """Send queued frames in order; ``None`` closes the socket (a slow reader). A silent
-    channel fault keeps the socket open and the frames unsent (PONGs still flow)."""
+    """Send queued frames in order; ``None`` closes the socket (a slow reader), ``_DROP``
+    drops it (a fault window). PONGs are not queued: a silent window leaves them be."""
     while True:
         frame = await queue.get()
         if frame is None:
             await ws.close(code=1008, message=b"slow consumer")
             return
-        if faults.silent():
-            continue
+        if frame is _DROP:
+            await faults.drop(ws)
+            return
         await ws.send_str(frame)
 
 
@@ -62,9 +96,9 @@ async def _serve(request: web.Request, channel: str, on_message) -> web.WebSocke
     await ws.prepare(request)
     request.app[_SOCKETS].add(ws)
     faults = srv.faults.channel(channel)
-    queue: asyncio.Queue = asyncio.Queue()
+    queue = _Outbox(faults)
     writer = asyncio.create_task(_writer(ws, queue, faults))
-    closer = asyncio.create_task(faults.close_later(ws))
+    closer = asyncio.create_task(faults.watch_drop(queue.drop))
     try:
         while not ws.closed:
             try:
