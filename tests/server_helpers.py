@@ -43,10 +43,15 @@ OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 T0 = day_start_ns(DAY) + 3_600 * S
 
 
-def write_dataset(root: Path, minutes: int = 20) -> Path:
+def write_dataset(root: Path, minutes: int = 20, feed_lead_s: float = 0.0) -> Path:
     """One market, book 0.48 / 0.52 (YES), then every 100 ms the 0.53 ask changes size and
-    every 2 s a seller hits the 0.48 bid (10 shares) and it refills."""
-    rows = [(0, K.BOOK_RESET, 0, 0.0, 0.0), (0, K.SNAPSHOT_LEVEL, 1, 0.48, 100.0),
+    every 2 s a seller hits the 0.48 bid (10 shares) and it refills. ``feed_lead_s``: the
+    recording opens that long before the book with feed-only rows (connection state)."""
+    lead = int(feed_lead_s * S)
+    rows = (
+        [(-lead, K.CONNECTION, 0, 0.0, 0.0), (-lead + S, K.CONNECTION, 1, 0.0, 0.0)] if lead else []
+    )
+    rows += [(0, K.BOOK_RESET, 0, 0.0, 0.0), (0, K.SNAPSHOT_LEVEL, 1, 0.48, 100.0),
             (0, K.SNAPSHOT_LEVEL, 1, 0.47, 200.0), (0, K.SNAPSHOT_LEVEL, -1, 0.52, 50.0),
             (0, K.SNAPSHOT_LEVEL, -1, 0.53, 300.0)]  # fmt: skip
     t = 0
@@ -61,7 +66,8 @@ def write_dataset(root: Path, minutes: int = 20) -> Path:
     ts = np.array([T0 + r[0] for r in rows])
     cols = EventColumns.from_arrays(
         asset_table([M]), ts_exchange_ns=ts, ts_recv_ns=ts + 5 * MS,
-        seq=np.arange(1, len(rows) + 1), asset=np.zeros(len(rows)), kind=[r[1] for r in rows],
+        seq=np.arange(1, len(rows) + 1),
+        asset=[-1 if r[1] == K.CONNECTION else 0 for r in rows], kind=[r[1] for r in rows],
         side=[r[2] for r in rows], price=[r[3] for r in rows], size=[r[4] for r in rows],
     )  # fmt: skip
     DatasetWriter(root, [M]).write_day(DAY, "m0", cols)

@@ -178,3 +178,10 @@ def test_the_heartbeat_dead_mans_switch_cancels_everything(data: Path) -> None:
         assert c.get_order(oid)["status"] == "LIVE"
         run.advance(2.0)
         assert c.get_order(oid)["status"] == "CANCELED"
+
+
+def test_the_replay_starts_at_the_first_book_not_at_feed_only_rows(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "ds", minutes=1, feed_lead_s=1800.0)
+    with running_server(data) as run:  # 30 minutes of connection rows come first
+        book = client(run.urls).get_order_book(YES)
+        assert book["bids"][-1]["price"] == "0.48" and book["asks"][-1]["price"] == "0.52"

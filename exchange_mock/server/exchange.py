@@ -95,12 +95,14 @@ class MockExchange:
         self.markets: list[MarketInfo] = venue.markets()
         if not self.markets:
             raise ValueError(f"no market of {dataset.root} matches {list(markets or [])}")
-        start = driver.first_event_ns()
-        if start is None:
+        self.opening: list[VenueEvent] = []
+        first = driver.first_event_ns()
+        if first is None:
             raise ValueError(f"{dataset.root}: the selected markets have no recorded rows")
-        self.clock.advance_to(start)
-        driver.time_ns = start
+        self.clock.advance_to(first)
+        driver.time_ns = first
         driver.subscribe([a for m in self.markets for a in (m.yes_token_id, m.no_token_id)])
+        start = self._skip_to_first_book()
         wall, mono = time_source or (None, None)
         kw = {} if time_source is None else {"wall_ns": wall, "monotonic_ns": mono}
         self.time = ReplayTime(start, speed=speed, **kw)
@@ -112,6 +114,20 @@ class MockExchange:
         for m in self.markets:
             self.by_token[m.yes_token_id] = self.by_token[m.no_token_id] = m
             self.by_condition[m.condition_id] = m
+
+    def _skip_to_first_book(self) -> int:
+        """Replay, unpublished, to the first row of a selected market: a recording (or a
+        market selection) may open with hours of feed-only rows (connection state), and
+        the server's "now" should begin where there is a book to show."""
+        driver, clock = self.driver, self.clock
+        while not driver.exhausted:
+            events = driver.advance(2**62)
+            if driver.time_ns > clock.now_ns():
+                clock.advance_to(driver.time_ns)
+            if any(hasattr(e, "asset_id") for e in events):
+                self.opening = events
+                break
+        return clock.now_ns()
 
     # ------------------------------------------------------------------ listeners
     def on_market(self, listener: Listener) -> None:

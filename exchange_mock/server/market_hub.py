@@ -66,6 +66,7 @@ class MarketHub:
         self.frames_sent = 0
         self.last_trade: dict[str, float] = {}  # asset -> last print's price
         self._own_rows: set[str] = set()  # assets the recording holds book rows of
+        self._note(exchange.opening)  # replayed before this hub listened
         exchange.on_market(self.publish)
 
     @property
@@ -154,13 +155,17 @@ class MarketHub:
     def _wire(self, ev):
         return shift_ts(ev, self.ex.time.wire_start_ns - self.ex.time.data_start_ns)
 
-    def publish(self, events: list[VenueEvent]) -> None:
-        """Send each subscriber the events of its assets (called by the exchange)."""
+    def _note(self, events: list[VenueEvent]) -> None:
+        """Remember each asset's last print and which assets the recording holds rows of."""
         for ev in events:
             if isinstance(ev, TradePrint):
                 self.last_trade[ev.asset_id] = ev.price
             elif isinstance(ev, LevelChange | BookSnapshot):
                 self._own_rows.add(ev.asset_id)
+
+    def publish(self, events: list[VenueEvent]) -> None:
+        """Send each subscriber the events of its assets (called by the exchange)."""
+        self._note(events)
         if not self._subs:
             return
         enriched: list = []
