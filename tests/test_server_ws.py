@@ -593,3 +593,20 @@ def test_no_pong_window_keeps_data_flowing_without_pongs(skewed: Path) -> None:
         m.sync()  # PONG again
         m.read_until(m.caught_up(run, [YES, NO]))
         m.ws.close()
+
+
+def test_a_drop_with_a_close_code_sends_that_code(skewed: Path) -> None:
+    drop = plan(FaultSpec("ws_drop", at_s=5.0, duration_s=5.0, close_code=1011))
+    with running_server(skewed, faults=drop) as run:
+        ws = connect(run.urls.ws_market)
+        MarketReader(ws).subscribe([YES, NO], type="market")
+        run.advance(6.0)
+        ws.settimeout(5.0)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:  # market frames first, then the close frame
+            opcode, data = ws.recv_data()
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                assert int.from_bytes(data[:2], "big") == 1011
+                break
+        else:
+            raise AssertionError("no close frame")

@@ -468,7 +468,8 @@ class FaultInjector:
             if w is not None:
                 kind = st.spec.kind
                 drop = kind == "ws_drop"
-                return FeedFault(w[0], w[1], drop, 1006 if drop else None,
+                code = (st.spec.close_code or 1006) if drop else None
+                return FeedFault(w[0], w[1], drop, code,
                                  no_pong=kind == "ws_no_pong")  # fmt: skip
         return None
 

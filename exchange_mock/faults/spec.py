@@ -89,14 +89,16 @@ KINDS: dict[str, KindInfo] = {
     "ws_no_pong": KindInfo("market WebSocket answers no PONG (data may still flow); a client "
                            "must treat it as dead and reconnect", (), (), window=True),
     "ws_drop": KindInfo("market WebSocket disconnected, then reconnects with snapshots", (),
-                        (), window=True),
+                        (), _P({"close_code"}), window=True),
     "ws_silent": KindInfo("market WebSocket connected but silent", (), (), window=True),
     "stale_book": KindInfo("the strategy-visible book stops updating, then catches up", (), (),
                            window=True),
 }  # fmt: skip
 
 _SCHEDULE = ("at_s", "every_n", "between_s", "rate")
-_INT_FIELDS = frozenset({"every_n", "status", "slippage_ticks", "max_count"})
+_INT_FIELDS = frozenset({"every_n", "status", "slippage_ticks", "max_count", "close_code"})
+#: close codes an endpoint may send (RFC 6455 7.4): not 1004-1006 or 1015 (1006, the
+#: default, is no close frame at all: the socket is aborted)
 
 
 def _number(key: str, v: object) -> float:
@@ -132,6 +134,7 @@ class FaultSpec:
     duration_s: float | None = None
     skew_s: float | None = None
     max_count: int | None = None
+    close_code: int | None = None  # ws_drop: the close frame's code (default: aborted, 1006)
 
     def __post_init__(self) -> None:
         info = KINDS.get(self.kind) if isinstance(self.kind, str) else None
@@ -199,7 +202,7 @@ class FaultSpec:
 
     def _check_params(self, info: KindInfo) -> None:
         for name in ("delay_s", "status", "retry_after_s", "fill_fraction", "slippage_ticks",
-                     "skew_s"):  # fmt: skip
+                     "skew_s", "close_code"):  # fmt: skip
             v = getattr(self, name)
             if v is not None and name not in info.params:
                 raise ConfigError(name, f"is not a parameter of {self.kind}")
@@ -219,6 +222,13 @@ class FaultSpec:
             raise ConfigError("fill_fraction", f"must be in [0, 1), got {f!r}")
         if self.slippage_ticks is not None and self.slippage_ticks < 1:
             raise ConfigError("slippage_ticks", f"must be >= 1, got {self.slippage_ticks!r}")
+        c = self.close_code
+        if c is not None and not (1000 <= c <= 4999 and c not in (1004, 1005, 1006, 1015)):
+            raise ConfigError(
+                "close_code",
+                f"must be a WebSocket close code an endpoint may "
+                f"send (1000-4999, not 1004-1006 or 1015), got {c!r}",
+            )
         if self.skew_s is not None and not (math.isfinite(self.skew_s) and self.skew_s != 0):
             raise ConfigError("skew_s", f"must be a finite non-zero offset, got {self.skew_s!r}")
 
