@@ -121,12 +121,16 @@ async def get_fee_rate(request: web.Request) -> web.Response:
     return ok({"base_fee": round(m.fee_rate * 10_000)})
 
 
-async def get_clob_market(request: web.Request) -> web.Response:
-    srv = server_of(request)
-    m = srv.exchange.by_condition.get(request.match_info["condition_id"])
+def _condition(request: web.Request):
+    """The market the path's ``condition_id`` names (404 when the mock has none)."""
+    m = server_of(request).exchange.by_condition.get(request.match_info["condition_id"])
     if m is None:
         raise Refused(404, "market not found")
-    return ok(srv.market_info(m))
+    return m
+
+
+async def get_clob_market(request: web.Request) -> web.Response:
+    return ok(server_of(request).market_info(_condition(request)))
 
 
 async def get_market_by_token(request: web.Request) -> web.Response:
@@ -141,11 +145,7 @@ async def get_markets(request: web.Request) -> web.Response:
 
 
 async def get_market(request: web.Request) -> web.Response:
-    srv = server_of(request)
-    m = srv.exchange.by_condition.get(request.match_info["condition_id"])
-    if m is None:
-        raise Refused(404, "market not found")
-    return ok(srv.market_summary(m))
+    return ok(server_of(request).market_summary(_condition(request)))
 
 
 async def get_book(request: web.Request) -> web.Response:
