@@ -7,7 +7,7 @@ an unknown key or a bad value at start, naming the key.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,14 +63,57 @@ class VenueConfig:
     queue_model: str = "conservative"
     queue_power: float = 2.0
     latency: LatencyConfig = field(default_factory=LatencyConfig)
+    # --- kind = "polymarket" (the live venue; secrets never here: see live/secrets.py)
+    host: str = "https://clob.polymarket.com"
+    ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/"
+    rpc_url: str = ""  # Polygon JSON-RPC for the on-chain balance cross-check ("" = none)
+    chain_id: int = 137
+    signature_type: int = 0  # 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE, 3 POLY_1271
+    funder: str = ""  # the wallet holding the funds ("" = the signer, type 0)
+    http_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
         if self.kind not in VENUE_KINDS:
             raise ConfigError("kind", f"must be one of {', '.join(VENUE_KINDS)}, got {self.kind!r}")
+        self._check_tagged()
+        if self.kind == "polymarket":
+            self._check_live()
         if self.queue_model not in QUEUE_MODELS:
             raise ConfigError("queue_model", f"must be one of {', '.join(QUEUE_MODELS)}")
         if not self.queue_power > 0:
             raise ConfigError("queue_power", "must be > 0")
+
+    _SIM_KEYS = ("queue_model", "queue_power", "latency")
+    _LIVE_KEYS = ("host", "ws_url", "rpc_url", "chain_id", "signature_type", "funder",
+                  "http_timeout_s")  # fmt: skip
+
+    def _check_tagged(self) -> None:
+        """A key of the other kind is a mistake (e.g. a latency model on the live venue)."""
+        other = self._LIVE_KEYS if self.kind == "sim" else self._SIM_KEYS
+        default = VenueConfig.__dataclass_fields__
+        for key in other:
+            f = default[key]
+            dflt = f.default_factory() if f.default_factory is not MISSING else f.default
+            if getattr(self, key) != dflt:
+                raise ConfigError(key, f"is not a key of [venue] kind = {self.kind!r}")
+
+    def _check_live(self) -> None:
+        for key in ("host", "ws_url"):
+            url = getattr(self, key)
+            scheme = ("http://", "https://") if key == "host" else ("ws://", "wss://")
+            if not url.startswith(scheme):
+                raise ConfigError(key, f"must start with {' or '.join(scheme)}, got {url!r}")
+        if self.rpc_url and not self.rpc_url.startswith(("http://", "https://")):
+            raise ConfigError("rpc_url", f"must be an http(s) URL, got {self.rpc_url!r}")
+        if self.signature_type not in (0, 1, 2, 3):
+            raise ConfigError("signature_type", f"must be 0-3, got {self.signature_type!r}")
+        if self.signature_type != 0 and not self.funder:
+            raise ConfigError("funder", f"signature_type {self.signature_type} needs the funder "
+                                        "(proxy, Safe or deposit wallet) address")  # fmt: skip
+        if self.funder and not (self.funder.startswith("0x") and len(self.funder) == 42):
+            raise ConfigError("funder", f"must be a 0x address, got {self.funder!r}")
+        if not self.http_timeout_s > 0:
+            raise ConfigError("http_timeout_s", "must be > 0")
 
 
 @dataclass(frozen=True)
