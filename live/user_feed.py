@@ -1,0 +1,823 @@
+"""The user channel's client: Polymarket's ``/ws/user`` plus a REST poller -> a ``QueueFeed``.
+
+``UserChannel`` reports *our* orders and fills to the engine (protocol reference
+§6.2) from two sources that share one memory of what was already said:
+
+* **the socket** (websocket-client, its own daemon thread): ``order`` messages
+  become ``OrderUpdate`` events, ``trade`` messages ``FillEvent``s of our legs;
+* **the REST poller** (its own daemon thread): every ``poll_s``, and at once
+  whenever the socket comes (back) up, ``LiveVenue.fills(since)`` and
+  ``LiveVenue.open_orders()`` (plus ``get_order`` for an order we knew open that
+  left the open list): whatever the socket did not deliver, a fill heard while
+  the socket was down above all, is put then.
+
+Wiring::
+
+    channel = UserChannel(USER_WS_URL, venue)
+    channel.start(feed)            # the QueueFeed the engine drains
+    ...
+    channel.stop()
+
+Fills. A trade is ours through its ``taker_order_id`` or a ``maker_orders[].order_id``
+that the venue's client id map knows (``LiveVenue`` signs every order it sends,
+so the map knows all of this run's; ``remember`` restores earlier ones). Each leg
+is one ``Fill`` with the trade id ``f"{trade id}:{order hash}"``, the scheme of
+``LiveVenue.fills()``, so a fill heard on the socket and again by REST is one fill
+(the executor also drops a repeated trade id). The venue repeats a trade at each
+status (MATCHED, MINED, CONFIRMED; RETRYING, FAILED): a leg is put once, at the
+first status of ``FILL_STATUSES`` heard (RETRYING counts, as in ``LiveVenue.fills``).
+
+Failed trades. A trade that FAILED on chain was undone by the venue. If one of its
+legs was already put as a fill, nothing in ``sim.events`` can take it back: it is
+logged at ERROR, counted (``UserChannelStats.failed_after_fill``) and kept
+(``failed_fills()``) for whoever owns the executor to act on. A leg not put yet is
+never put afterwards. REST never shows FAILED trades (``LiveVenue.fills`` drops
+them), so a failure is seen only on the socket.
+
+Orders. An ``order`` message maps to an ``OrderState`` (``order_state``) with our
+client id, or the order hash when the map does not know it. An ``OrderUpdate`` is
+put only when the state moves on from the last one put for that order (a new
+status or more shares filled; never back from a terminal state, never fewer shares
+filled), whichever source told it first, so REST snapshots older than a socket
+message cannot undo it.
+
+The socket. The subscribe message carries the API credentials raw (read from the
+``ClobApi``'s client at each connect; never logged) and the markets' condition ids.
+A text ``PING`` goes right after it and every ``ping_interval_s``; its ``PONG``
+(or any data) means the server took the subscription: the channel is *up*, the
+reconnect backoff resets and the poller is woken. Dead verdicts (``DROPS``):
+``no_pong`` (a PING unanswered for ``pong_timeout_s``), ``closed``, ``connect_failed``,
+``refused`` (handshake 401/403, or a close with code 1008 before the connection was
+up: the mock's and the usual answer to bad credentials) and ``internal_error``.
+After each, a new connection follows a delay: exponential backoff with *equal*
+jitter, the n-th consecutive failure waits ``uniform(c/2, c)`` with ``c = min(cap,
+base * 2**n)``, so a refusal is never retried at once. ``max_refusals`` refusals in a
+row end the socket thread with a verdict (``verdict``, logged at ERROR); so do as
+many REST answers 401/403 in a row for the poller. A user channel that is down puts
+no ``ConnectionState``: that event is the market feed's (the executor takes no new
+risk on it, and an "up" from this channel would clear a market-feed outage).
+
+``stats`` returns a snapshot of the counters (``UserChannelStats``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import random
+import struct
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol
+
+import websocket
+
+from live.live_venue import LiveVenue
+from live.message_frames import is_keepalive
+from live.user_messages import UserFrameParser, UserOrder, UserTrade
+from sim.errors import ConfigError
+from sim.events import FillEvent, OrderUpdate, VenueEvent
+from sim.types import (
+    Fill,
+    Liquidity,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    Side,
+    taker_fee_usdc,
+)
+from sim.venue import VenueError, VenueRateLimited, VenueRejected
+
+__all__ = [
+    "DROPS",
+    "FILL_STATUSES",
+    "USER_WS_URL",
+    "UserChannel",
+    "UserChannelStats",
+    "order_state",
+    "order_status",
+    "trade_fills",
+    "venue_client_ids",
+]
+
+log = logging.getLogger(__name__)
+
+#: Polymarket's user channel.
+USER_WS_URL = "wss://ws-subscriptions-clob.polymarket.com/ws/user"
+#: Trade statuses at which a trade is a fill (``LiveVenue.fills`` counts the same ones).
+FILL_STATUSES: frozenset[str] = frozenset({"MATCHED", "MINED", "CONFIRMED", "RETRYING"})
+FAILED = "FAILED"
+
+DROP_CONNECT_FAILED = "connect_failed"
+DROP_CLOSED = "closed"
+DROP_NO_PONG = "no_pong"
+DROP_REFUSED = "refused"
+DROP_INTERNAL = "internal_error"
+#: Every reason a connection is judged dead (``UserChannelStats.drops`` keys).
+DROPS: frozenset[str] = frozenset(
+    {DROP_CONNECT_FAILED, DROP_CLOSED, DROP_NO_PONG, DROP_REFUSED, DROP_INTERNAL}
+)
+CLOSE_POLICY = 1008  # a close for a policy violation: bad credentials before we are up
+_AUTH_STATUSES = (401, 403)
+_EPS = 1e-9
+_MIN_WAIT_S = 0.001
+_KEEP_DELAYS = 100
+_KEEP_FAILED = 1000
+
+
+class EventSink(Protocol):
+    """Where events go: ``sim.feed.QueueFeed`` (``put`` raises RuntimeError once closed)."""
+
+    def put(self, events: Iterable[VenueEvent]) -> None: ...
+
+
+# ------------------------------------------------------------------------------ mapping
+
+
+def venue_client_ids(venue: LiveVenue) -> Callable[[str], str | None]:
+    """Our client order id of an order hash, None when the hash is not one of ours:
+    ``LiveVenue``'s own map (which ``order_id``/``remember`` fill), read live.
+
+    ``LiveVenue`` has no public lookup yet; this is the one place that reads its map.
+    """
+    return venue._cid_of.get
+
+
+def order_status(status: str, kind: str, size: float, matched: float) -> OrderStatus:
+    """An ``order`` message's ``status`` (and ``type``) as an ``OrderStatus``.
+
+    ``CANCELED...`` (an FOK kill carries the venue's words after ``CANCELED_``),
+    ``INVALID`` and any ``CANCELLATION`` are CANCELED, or EXPIRED when the words say
+    so; ``MATCHED`` (or the whole size matched) is FILLED; otherwise the order rests:
+    OPEN, or PARTIALLY_FILLED once something matched.
+    """
+    words = status.strip().upper()
+    if "EXPIRED" in words:
+        return OrderStatus.EXPIRED
+    if words.startswith("CANCELED") or words == "INVALID" or kind.upper() == "CANCELLATION":
+        return OrderStatus.CANCELED
+    if words == "MATCHED" or (size > 0 and matched >= size - _EPS):
+        return OrderStatus.FILLED
+    return OrderStatus.PARTIALLY_FILLED if matched > _EPS else OrderStatus.OPEN
+
+
+def order_state(msg: UserOrder, client_id_of: Callable[[str], str | None]) -> OrderState:
+    """The ``OrderState`` an ``order`` message reports: our client id, or the order hash
+    when ``client_id_of`` does not know it."""
+    kind = msg.order_type.strip().upper()
+    return OrderState(
+        client_order_id=client_id_of(msg.id) or msg.id,
+        venue_order_id=msg.id,
+        asset_id=msg.asset_id,
+        side=msg.side,
+        price=msg.price,
+        size_shares=msg.original_size,
+        filled_shares=msg.size_matched,
+        status=order_status(msg.status, msg.type, msg.original_size, msg.size_matched),
+        order_type=OrderType(kind) if kind in OrderType.__members__ else OrderType.GTC,
+        created_ns=msg.created_at_ns or 0,
+    )
+
+
+def trade_fills(trade: UserTrade, client_id_of: Callable[[str], str | None]) -> list[Fill]:
+    """Our legs of a ``trade`` message as fills, with ``LiveVenue.fills``' trade ids.
+
+    The taker leg when ``taker_order_id`` is ours (the fee: ``fee_rate_bps`` by reference
+    §5, paid in USDC as ``LiveVenue`` books it), each maker leg whose ``order_id`` is
+    ours (no fee). A maker entry without a ``side`` took the other side of the taker
+    on the same token, or the same side on the complementary token.
+    """
+    ts = trade.matchtime_ns or trade.ts_exchange_ns
+    out: list[Fill] = []
+    cid = client_id_of(trade.taker_order_id) if trade.taker_order_id else None
+    if cid is not None:
+        fee = taker_fee_usdc(trade.size, trade.price, trade.fee_rate_bps / 10_000)
+        out.append(Fill(f"{trade.id}:{trade.taker_order_id}", cid, trade.taker_order_id,
+                        trade.asset_id, trade.side, trade.price, trade.size, fee, 0.0,
+                        Liquidity.TAKER, ts))  # fmt: skip
+    for mo in trade.maker_orders:
+        cid = client_id_of(mo.order_id)
+        if cid is None:
+            continue
+        asset = mo.asset_id or trade.asset_id
+        side = mo.side
+        if side is None:
+            side = trade.side if asset != trade.asset_id else Side(-int(trade.side))
+        out.append(Fill(f"{trade.id}:{mo.order_id}", cid, mo.order_id, asset, side, mo.price,
+                        mo.matched_amount, 0.0, 0.0, Liquidity.MAKER, ts))  # fmt: skip
+    return out
+
+
+def _trade_status(status: str) -> str:
+    words = status.strip().upper()
+    return words.removeprefix("TRADE_STATUS_")
+
+
+def _root(trade_id: str) -> str:
+    """The venue's trade id of one of our fills (``"<trade id>:<order hash>"``)."""
+    return trade_id.rsplit(":", 1)[0]
+
+
+def _advances(old: OrderState | None, new: OrderState) -> bool:
+    """Does ``new`` tell more than ``old`` (module docstring, "Orders")?"""
+    if old is None:
+        return True
+    if old.status.terminal or new.filled_shares < old.filled_shares - _EPS:
+        return False
+    return new.status is not old.status or new.filled_shares > old.filled_shares + _EPS
+
+
+# ------------------------------------------------------------------------------ the channel
+
+
+class Backoff:
+    """Exponential backoff with equal jitter: the n-th delay (n = 0, 1, ... consecutive
+    failures) is uniform in ``[c/2, c]``, ``c = min(cap_s, base_s * 2**n)``; ``reset()``
+    after a success. Never near zero, so a refusal is not retried at full speed."""
+
+    def __init__(self, base_s: float, cap_s: float, rng: random.Random | None = None) -> None:
+        _check_positive("backoff_base_s", base_s)
+        _check_positive("backoff_cap_s", cap_s)
+        if cap_s < base_s:
+            raise ConfigError("backoff_cap_s", f"{cap_s} is below backoff_base_s {base_s}")
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.rng = rng if rng is not None else random.Random()
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap_s, self.base_s * 2.0 ** min(self.failures, 64))
+        self.failures += 1
+        return self.rng.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+@dataclass(frozen=True)
+class UserChannelStats:
+    """A snapshot of a ``UserChannel``'s counters.
+
+    Socket: ``attempts`` (connections tried), ``connects`` (handshakes that succeeded),
+    ``ups`` (subscriptions the server took), ``up`` (now), ``frames``, ``pings``,
+    ``pongs``, parser ``errors``/``notes`` by reason, ``drops`` by reason (``DROPS``),
+    ``refusals`` (in a row, now), ``backoff_delays`` (the latest, oldest first).
+    What was put: ``fills_socket``/``fills_poll`` (fills, by the source that told
+    them first), ``orders_socket``/``orders_poll`` (``OrderUpdate``s), and
+    ``duplicate_fills`` (legs heard again: a status repeat or the other source).
+    ``trades`` counts trade messages by status; ``failed_after_fill``: legs put as
+    fills whose trade then FAILED; ``failed_unreported``: legs FAILED before being put
+    (never put). Poller: ``polls`` (that answered), ``poll_errors`` by kind.
+    ``verdict``: why a thread gave up ("" while both go on).
+    """
+
+    attempts: int = 0
+    connects: int = 0
+    ups: int = 0
+    up: bool = False
+    frames: int = 0
+    pings: int = 0
+    pongs: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
+    drops: dict[str, int] = field(default_factory=dict)
+    refusals: int = 0
+    backoff_delays: tuple[float, ...] = ()
+    fills_socket: int = 0
+    fills_poll: int = 0
+    orders_socket: int = 0
+    orders_poll: int = 0
+    duplicate_fills: int = 0
+    trades: dict[str, int] = field(default_factory=dict)
+    failed_after_fill: int = 0
+    failed_unreported: int = 0
+    polls: int = 0
+    poll_errors: dict[str, int] = field(default_factory=dict)
+    verdict: str = ""
+
+
+class _FeedClosed(RuntimeError):
+    """The feed refused an event: it is closed, nothing more will be read."""
+
+
+class UserChannel:
+    """Our orders and fills from ``/ws/user`` and REST into a ``QueueFeed`` (module doc).
+
+    ``url``: the ``/ws/user`` URL. ``venue``: the ``LiveVenue`` the executor trades
+    through (its ``ClobApi`` gives the credentials, its map our client ids, its
+    ``fills``/``open_orders``/``get_order`` the REST side). ``markets``: condition ids
+    to subscribe (default: the venue's markets; empty: all). ``client_id_of``: order
+    hash -> client id or None (default ``venue_client_ids(venue)``). ``poll_s``: the
+    REST poll period; ``poll_deadline_s``: each REST call's deadline; ``since_ns``:
+    the first poll asks for fills from then (default: now minus ``poll_overlap_s``),
+    later polls from their own start minus ``poll_overlap_s``. ``ping_interval_s``,
+    ``pong_timeout_s``, ``connect_timeout_s``, ``close_timeout_s``, ``backoff_base_s``,
+    ``backoff_cap_s``, ``rng``, ``max_refusals``: the socket (module doc).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        venue: LiveVenue,
+        *,
+        markets: Sequence[str] | None = None,
+        client_id_of: Callable[[str], str | None] | None = None,
+        poll_s: float = 5.0,
+        poll_deadline_s: float = 5.0,
+        poll_overlap_s: float = 300.0,
+        since_ns: int | None = None,
+        ping_interval_s: float = 10.0,
+        pong_timeout_s: float = 10.0,
+        connect_timeout_s: float = 10.0,
+        close_timeout_s: float = 1.0,
+        backoff_base_s: float = 0.5,
+        backoff_cap_s: float = 30.0,
+        max_refusals: int = 3,
+        rng: random.Random | None = None,
+        name: str = "user-channel",
+    ) -> None:
+        for key, value in (("poll_s", poll_s), ("poll_deadline_s", poll_deadline_s),
+                           ("ping_interval_s", ping_interval_s),
+                           ("pong_timeout_s", pong_timeout_s),
+                           ("connect_timeout_s", connect_timeout_s),
+                           ("close_timeout_s", close_timeout_s)):  # fmt: skip
+            _check_positive(key, value)
+        if not (isinstance(poll_overlap_s, int | float) and poll_overlap_s >= 0):
+            raise ConfigError("poll_overlap_s", f"must be >= 0 seconds, got {poll_overlap_s!r}")
+        if not (isinstance(max_refusals, int) and max_refusals >= 1):
+            raise ConfigError("max_refusals", f"must be a positive integer, got {max_refusals!r}")
+        self.url = url
+        self.venue = venue
+        self.clock = venue.clock
+        self.markets = [m.condition_id for m in venue.markets()] if markets is None \
+            else list(markets)  # fmt: skip
+        self.client_id_of = client_id_of if client_id_of is not None else venue_client_ids(venue)
+        self.poll_s = poll_s
+        self.poll_deadline_s = poll_deadline_s
+        self.poll_overlap_ns = int(poll_overlap_s * 1e9)
+        self.ping_interval_s = ping_interval_s
+        self.pong_timeout_s = pong_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.close_timeout_s = close_timeout_s
+        self.max_refusals = max_refusals
+        self.name = name
+        self.parser = UserFrameParser()
+        self._backoff = Backoff(backoff_base_s, backoff_cap_s, rng)
+        self._since_ns = self.clock.now_ns() - self.poll_overlap_ns if since_ns is None \
+            else since_ns  # fmt: skip
+
+        # what was said, shared by both sources (and the counters): under _lock
+        self._lock = threading.RLock()
+        self._delivered: set[str] = set()  # fill trade ids put
+        self._failed_trades: set[str] = set()  # venue trade ids that FAILED
+        self._failed_fills: deque[Fill] = deque(maxlen=_KEEP_FAILED)
+        self._orders: dict[str, OrderState] = {}  # order hash -> the last state put
+        self._n: Counter[str] = Counter()
+        self._drops: Counter[str] = Counter()
+        self._trades: Counter[str] = Counter()
+        self._poll_errors: Counter[str] = Counter()
+        self._delays: deque[float] = deque(maxlen=_KEEP_DELAYS)
+        self._refusals = 0
+        self._verdicts: list[str] = []
+
+        self._feed: EventSink | None = None
+        self._ws: websocket.WebSocket | None = None
+        self._up = threading.Event()
+        self._stopping = threading.Event()
+        self._poll_now = threading.Event()
+        self._poll_lock = threading.Lock()  # one poll at a time
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------ any thread
+    @property
+    def up(self) -> bool:
+        """True while the socket's subscription is live (the server answered it)."""
+        return self._up.is_set()
+
+    def wait_up(self, timeout_s: float) -> bool:
+        """Wait until the socket is up; False if it was not within ``timeout_s``."""
+        return self._up.wait(timeout_s)
+
+    @property
+    def verdict(self) -> str:
+        """Why the socket or the poller gave up ("" while both go on)."""
+        with self._lock:
+            return "; ".join(self._verdicts)
+
+    @property
+    def running(self) -> bool:
+        """True while a thread of the channel runs."""
+        return any(t.is_alive() for t in self._threads)
+
+    def failed_fills(self) -> list[Fill]:
+        """Fills already put whose trade then FAILED on chain (oldest first)."""
+        with self._lock:
+            return list(self._failed_fills)
+
+    @property
+    def stats(self) -> UserChannelStats:
+        with self._lock:
+            n = self._n
+            return UserChannelStats(
+                attempts=n["attempts"], connects=n["connects"], ups=n["ups"],
+                up=self._up.is_set(), frames=n["frames"], pings=n["pings"],
+                pongs=n["pongs"], errors=dict(self.parser.errors),
+                notes=dict(self.parser.notes), drops=dict(self._drops),
+                refusals=self._refusals, backoff_delays=tuple(self._delays),
+                fills_socket=n["fills_socket"], fills_poll=n["fills_poll"],
+                orders_socket=n["orders_socket"], orders_poll=n["orders_poll"],
+                duplicate_fills=n["duplicate_fills"], trades=dict(self._trades),
+                failed_after_fill=n["failed_after_fill"],
+                failed_unreported=n["failed_unreported"], polls=n["polls"],
+                poll_errors=dict(self._poll_errors), verdict="; ".join(self._verdicts),
+            )  # fmt: skip
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, feed: EventSink) -> None:
+        """Connect and poll, feeding ``feed`` from two daemon threads (once per channel)."""
+        if self._threads:
+            raise RuntimeError("a UserChannel starts once")
+        self._feed = feed
+        self._threads = [
+            threading.Thread(target=self._run_socket, name=f"{self.name}-ws", daemon=True),
+            threading.Thread(target=self._run_poll, name=f"{self.name}-poll", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def stop(self, timeout_s: float | None = None) -> bool:
+        """Close the socket, stop polling and join both threads. True when both ended
+        (within ``timeout_s``; default: the connect timeout plus the close timeout plus
+        two REST deadlines, what a connect or a poll under way may still take)."""
+        self._stopping.set()
+        self._poll_now.set()
+        with self._lock:
+            ws = self._ws
+        reader = self._threads[0] if self._threads else None
+        if ws is not None and reader is not None:
+            with contextlib.suppress(websocket.WebSocketException, OSError):  # already gone
+                ws.send_close(websocket.STATUS_NORMAL, b"client stopping")
+            reader.join(self.close_timeout_s)
+            if reader.is_alive():
+                ws.abort()  # no close reply: wake the reader
+        if timeout_s is None:
+            timeout_s = self.connect_timeout_s + self.close_timeout_s + 2 * self.poll_deadline_s
+        if not self.join(timeout_s):
+            log.error("user channel: threads did not end within %.1f s", timeout_s)
+            return False
+        return True
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        """Wait for both threads to end (on ``stop()``, a closed feed, or both verdicts);
+        True when they have."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        for t in self._threads:
+            t.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+        return not self.running
+
+    def __enter__(self) -> UserChannel:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        self.stop()
+
+    # ------------------------------------------------------------------ REST
+    def poll_once(self) -> int:
+        """One REST poll: the fills since the last poll's start (less the overlap) and
+        the open orders; puts what was not said yet. Returns how many events it put.
+        Raises the venue's errors (``sim.venue.VenueError``)."""
+        with self._poll_lock:
+            started = self.clock.now_ns()
+            fills = self.venue.fills(self._since_ns, deadline_s=self.poll_deadline_s)
+            opened = self.venue.open_orders(deadline_s=self.poll_deadline_s)
+            now = self.clock.now_ns()
+            put = 0
+            with self._lock:
+                out: list[VenueEvent] = []
+                for f in fills:
+                    self._offer_fill(f, f.ts_ns, now, out, "fills_poll")
+                for s in opened:
+                    self._offer_state(s, now, now, "poll: open", out, "orders_poll")
+                open_ids = {s.venue_order_id for s in opened}
+                gone = [h for h, s in self._orders.items()
+                        if not s.status.terminal and h not in open_ids]  # fmt: skip
+                put += self._put(out)
+            for order_hash in gone:  # left the open list: filled or cancelled meanwhile
+                cid = self.client_id_of(order_hash)
+                if cid is None or self._stopping.is_set():
+                    continue
+                state = self.venue.get_order(cid, deadline_s=self.poll_deadline_s)
+                if state is None:
+                    continue
+                now = self.clock.now_ns()
+                with self._lock:
+                    out = []
+                    self._offer_state(state, now, now, "poll: get_order", out, "orders_poll")
+                    put += self._put(out)
+            with self._lock:
+                self._n["polls"] += 1
+                self._since_ns = max(self._since_ns, started - self.poll_overlap_ns)
+            return put
+
+    def _run_poll(self) -> None:
+        refusals = 0
+        try:
+            while not self._stopping.is_set():
+                wait = self.poll_s
+                try:
+                    self.poll_once()
+                    refusals = 0
+                except _FeedClosed:
+                    raise
+                except VenueRejected as exc:
+                    self._poll_error(exc)
+                    if exc.status in _AUTH_STATUSES:
+                        refusals += 1
+                        if refusals >= self.max_refusals:
+                            self._give_up(f"REST poller: the venue refused the API credentials "
+                                          f"{refusals} times in a row ({exc}); not polling "
+                                          f"any more")  # fmt: skip
+                            return
+                except VenueRateLimited as exc:
+                    self._poll_error(exc)
+                    wait = max(wait, exc.retry_after_s or 0.0)
+                except VenueError as exc:
+                    self._poll_error(exc)
+                except Exception:  # a bug here must not end the fills' safety net
+                    log.exception("user channel: poll failed (internal error)")
+                    with self._lock:
+                        self._poll_errors[DROP_INTERNAL] += 1
+                if self._stopping.is_set():
+                    break
+                self._poll_now.wait(wait)
+                self._poll_now.clear()
+        except _FeedClosed:
+            self._feed_closed()
+        log.info("user channel: poller stopped")
+
+    def _poll_error(self, exc: VenueError) -> None:
+        kind = type(exc).__name__
+        with self._lock:
+            self._poll_errors[kind] += 1
+            count = self._poll_errors[kind]
+        log.warning("user channel: poll failed (%s #%d): %s", kind, count, exc)
+
+    # ------------------------------------------------------------------ socket
+    def _run_socket(self) -> None:
+        log.info("user channel: connecting to %s (%s)", self.url,
+                 f"{len(self.markets)} markets" if self.markets else "all markets")  # fmt: skip
+        try:
+            while not self._stopping.is_set():
+                try:
+                    verdict = self._session()
+                except _FeedClosed:
+                    raise
+                except Exception as exc:  # a bug here must not end our fills' source
+                    log.exception("user channel: internal error")
+                    verdict = (DROP_INTERNAL, _describe(exc))
+                if verdict is None or self._stopping.is_set():
+                    break
+                kind, detail = verdict
+                with self._lock:
+                    self._drops[kind] += 1
+                    self._refusals = self._refusals + 1 if kind == DROP_REFUSED else 0
+                    refusals = self._refusals
+                if refusals >= self.max_refusals:
+                    self._give_up(
+                        f"user channel: the server refused the API credentials "
+                        f"{refusals} times in a row ({detail}); not reconnecting"
+                    )
+                    return
+                delay = self._backoff.next_delay()
+                with self._lock:
+                    self._delays.append(delay)
+                log.warning("user channel: %s (%s); reconnecting in %.2f s (failure %d)",
+                            kind, detail, delay, self._backoff.failures)  # fmt: skip
+                if self._stopping.wait(delay):
+                    break
+        except _FeedClosed:
+            self._feed_closed()
+        log.info("user channel: socket stopped")
+
+    def _session(self) -> tuple[str, str] | None:
+        """One connection, from the attempt to its death: the verdict (None: stopping)."""
+        with self._lock:
+            self._n["attempts"] += 1
+        try:
+            ws = websocket.create_connection(self.url, timeout=self.connect_timeout_s,
+                                             enable_multithread=True)  # fmt: skip
+        except websocket.WebSocketBadStatusException as exc:
+            kind = DROP_REFUSED if exc.status_code in _AUTH_STATUSES else DROP_CONNECT_FAILED
+            return kind, f"handshake answered HTTP {exc.status_code}"
+        except (websocket.WebSocketException, OSError) as exc:
+            return DROP_CONNECT_FAILED, _describe(exc)
+        try:
+            with self._lock:
+                if self._stopping.is_set():
+                    return None
+                self._ws = ws
+                self._n["connects"] += 1
+            ws.send(json.dumps(self._subscribe_message()))  # raw credentials: never logged
+            return self._pump(ws)
+        except (websocket.WebSocketException, OSError) as exc:
+            return None if self._stopping.is_set() else (DROP_CLOSED, _describe(exc))
+        finally:
+            with self._lock:
+                self._ws = None
+            if self._up.is_set():
+                self._up.clear()
+                log.warning("user channel: down")
+            self._close(ws)
+
+    def _subscribe_message(self) -> dict:
+        creds = self.venue.api.client.creds
+        msg: dict = {"auth": {"apiKey": creds.api_key, "secret": creds.api_secret,
+                              "passphrase": creds.api_passphrase}, "type": "user"}  # fmt: skip
+        if self.markets:
+            msg["markets"] = list(self.markets)
+        return msg
+
+    def _pump(self, ws: websocket.WebSocket) -> tuple[str, str] | None:
+        """Read the connection until it dies: the verdict (None: stopping)."""
+        now = time.monotonic()
+        ping_out: float | None = now  # the oldest unanswered PING
+        self._ping(ws)
+        next_ping = now + self.ping_interval_s
+        up = False
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            if ping_out is not None and now - ping_out >= self.pong_timeout_s:
+                return DROP_NO_PONG, f"no PONG within {self.pong_timeout_s:g} s"
+            if now >= next_ping:
+                self._ping(ws)
+                ping_out = now if ping_out is None else ping_out
+                next_ping = now + self.ping_interval_s
+            due = next_ping if ping_out is None else min(next_ping, ping_out + self.pong_timeout_s)
+            ws.settimeout(max(due - now, _MIN_WAIT_S))
+            try:
+                opcode, data = ws.recv_data()
+            except websocket.WebSocketTimeoutException:
+                continue
+            recv_ns = self.clock.now_ns()
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                if self._stopping.is_set():
+                    return None
+                code, text = _close_info(data)
+                return (DROP_REFUSED if code == CLOSE_POLICY and not up else DROP_CLOSED), text
+            with self._lock:
+                self._n["frames"] += 1
+            if is_keepalive(data):
+                ping_out = None
+                with self._lock:
+                    self._n["pongs"] += 1
+            else:
+                self._on_frame(data, recv_ns)
+            if not up:
+                up = True
+                self._came_up()
+        return None
+
+    def _ping(self, ws: websocket.WebSocket) -> None:
+        ws.send("PING")
+        with self._lock:
+            self._n["pings"] += 1
+
+    def _came_up(self) -> None:
+        with self._lock:
+            self._n["ups"] += 1
+            first = self._n["ups"] == 1
+            self._refusals = 0
+        self._backoff.reset()
+        self._up.set()
+        self._poll_now.set()  # whatever happened while we were down comes by REST
+        log.info("user channel: %s", "connected" if first else "reconnected")
+
+    def _on_frame(self, data: str | bytes, recv_ns: int) -> None:
+        with self._lock:
+            try:
+                events = self.parser.parse(data, recv_ns)
+                out: list[VenueEvent] = []
+                for ev in events:
+                    if isinstance(ev, UserOrder):
+                        state = order_state(ev, self.client_id_of)
+                        words = ev.status.strip()
+                        reason = ev.type if words.upper() in ("LIVE", "MATCHED", "CANCELED") \
+                            else f"{ev.type}: {words}"  # fmt: skip
+                        self._offer_state(state, ev.ts_exchange_ns, recv_ns, reason, out,
+                                          "orders_socket")  # fmt: skip
+                    else:
+                        self._on_trade(ev, recv_ns, out)
+            except Exception:  # a bug must not cost the connection
+                self._n["handler_error"] += 1
+                log.warning("user channel: handling a frame failed; frame dropped",
+                            exc_info=True)  # fmt: skip
+                return
+            self._put(out)
+
+    def _on_trade(self, trade: UserTrade, recv_ns: int, out: list[VenueEvent]) -> None:
+        status = _trade_status(trade.status)
+        self._trades[status] += 1
+        legs = trade_fills(trade, self.client_id_of)
+        if status == FAILED:
+            self._failed_trades.add(trade.id)
+            for f in legs:
+                if f.trade_id in self._delivered:
+                    self._n["failed_after_fill"] += 1
+                    self._failed_fills.append(f)
+                    log.error("user channel: trade %s FAILED on chain after its fill was "
+                              "reported: %s %s %g @ %g of order %s is undone by the venue",
+                              trade.id, f.liquidity.name, f.side.name, f.size_shares, f.price,
+                              f.client_order_id)  # fmt: skip
+                else:
+                    self._n["failed_unreported"] += 1
+                    log.warning(
+                        "user channel: trade %s FAILED before it was reported; "
+                        "order %s not filled by it",
+                        trade.id,
+                        f.client_order_id,
+                    )
+            return
+        if status not in FILL_STATUSES:
+            return
+        for f in legs:
+            self._offer_fill(f, trade.ts_exchange_ns, recv_ns, out, "fills_socket")
+
+    # ------------------------------------------------------------------ shared memory
+    def _offer_fill(self, fill: Fill, ts_exchange_ns: int, recv_ns: int,
+                    out: list[VenueEvent], source: str) -> None:  # fmt: skip
+        """Put ``fill`` unless it was (under ``_lock``)."""
+        if fill.trade_id in self._delivered:
+            self._n["duplicate_fills"] += 1
+            return
+        if _root(fill.trade_id) in self._failed_trades:
+            return
+        self._delivered.add(fill.trade_id)
+        self._n[source] += 1
+        out.append(FillEvent(ts_exchange_ns, recv_ns, fill))
+
+    def _offer_state(self, state: OrderState, ts_exchange_ns: int, recv_ns: int, reason: str,
+                     out: list[VenueEvent], source: str) -> None:  # fmt: skip
+        """Put ``state`` if it moves the order on (under ``_lock``)."""
+        if not _advances(self._orders.get(state.venue_order_id), state):
+            return
+        self._orders[state.venue_order_id] = state
+        self._n[source] += 1
+        out.append(OrderUpdate(ts_exchange_ns, recv_ns, state, reason))
+
+    def _put(self, events: list[VenueEvent]) -> int:
+        if not events or self._feed is None:
+            return 0
+        try:
+            self._feed.put(events)
+        except RuntimeError as exc:  # QueueFeed.put after close()
+            raise _FeedClosed(str(exc)) from None
+        return len(events)
+
+    def _feed_closed(self) -> None:
+        log.info("user channel: the feed is closed; the channel stops")
+        self._stopping.set()
+        self._poll_now.set()
+        with self._lock:
+            ws = self._ws
+        if ws is not None:
+            ws.abort()
+
+    def _give_up(self, verdict: str) -> None:
+        log.error("%s", verdict)
+        with self._lock:
+            self._verdicts.append(verdict)
+
+    def _close(self, ws: websocket.WebSocket) -> None:
+        """Close handshake if the socket is still open, then release it."""
+        try:
+            if ws.connected:
+                ws.close(websocket.STATUS_NORMAL, timeout=self.close_timeout_s)
+        except (websocket.WebSocketException, OSError):
+            pass
+        finally:
+            ws.shutdown()
+
+
+def _check_positive(key: str, value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise ConfigError(key, f"must be a positive number of seconds, got {value!r}")
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _close_info(data: bytes) -> tuple[int | None, str]:
+    if len(data) >= 2:
+        code = struct.unpack("!H", data[:2])[0]
+        reason = data[2:].decode("utf-8", "replace")
+        return code, f"closed by the server (code {code}{': ' + reason if reason else ''})"
+    return None, "closed by the server"
