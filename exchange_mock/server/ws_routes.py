@@ -110,7 +110,8 @@ async def _serve(request: web.Request, channel: str, on_message) -> web.WebSocke
                 break
             if msg.data.strip() == "PING":
                 if faults.answers_ping():
-                    await ws.send_str("PONG")
+                    with contextlib.suppress(ConnectionResetError):  # a drop is closing it
+                        await ws.send_str("PONG")
                 continue
             try:
                 payload = json.loads(msg.data)
