@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sim.clock import SimClock, WallClock
 from sim.context import EngineContext
 from sim.events import (
+    BestBidAsk,
     BookSnapshot,
     ConnectionState,
     FillEvent,
@@ -248,12 +249,36 @@ class Engine:
         elif isinstance(ev, TickSizeChange):
             # the feed's book views already carry the new tick; counted for the report
             self.stats.count("tick_size_change")
+        elif isinstance(ev, BestBidAsk):
+            self._check_top(ev)
         else:
             raise TypeError(f"engine cannot deliver {type(ev).__name__}")
         return None
+
+    def _check_top(self, ev: BestBidAsk) -> None:
+        """The venue's own top of book (``best_bid_ask``) against the local book built
+        from the deltas: a disagreement means a lost or misapplied message, counted and
+        logged (the first few) for the feed's owner to act on."""
+        self.stats.count("best_bid_ask")
+        try:
+            view = self.feed.book(ev.asset_id)
+        except (KeyError, ValueError):
+            return  # not one of this run's books
+        if _differs(view.best_bid, ev.best_bid) or _differs(view.best_ask, ev.best_ask):
+            self.stats.count("book_top_mismatch")
+            if self.stats.callbacks.get("book_top_mismatch", 0) <= 5:
+                log.warning("book of %s disagrees with the venue's top: local %s/%s, venue "
+                            "%s/%s", ev.asset_id, view.best_bid, view.best_ask, ev.best_bid,
+                            ev.best_ask)  # fmt: skip
 
 
 def _listens(strategy: Strategy) -> bool:
     """Does the strategy override ``on_book`` or ``on_trade``?"""
     cls = type(strategy)
     return cls.on_book is not Strategy.on_book or cls.on_trade is not Strategy.on_trade
+
+
+def _differs(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return (a is None) != (b is None)
+    return abs(a - b) > 1e-9

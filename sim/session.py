@@ -53,6 +53,8 @@ class SessionParts:
     summary: Callable[[], dict[str, Any]] = dict
     #: anything else a builder wants callers to reach (e.g. the replay driver)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: releases what the builder started (sockets, threads); called once the run ends
+    close: Callable[[], None] = lambda: None
 
 
 #: ``builder(config, **options) -> SessionParts``; options are the builder's own
@@ -117,10 +119,13 @@ class Session:
         """Run to the end; ``progress`` (if given) drives the engine instead of one
         ``engine.run`` call (it must start, step and finish it)."""
         wall0 = time.perf_counter()
-        if progress is None:
-            self.engine.run(self.parts.end_ns)
-        else:
-            progress(self)
+        try:
+            if progress is None:
+                self.engine.run(self.parts.end_ns)
+            else:
+                progress(self)
+        finally:
+            self.parts.close()
         return self.result(time.perf_counter() - wall0)
 
     def result(self, wall_s: float) -> BacktestResult:

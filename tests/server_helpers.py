@@ -104,10 +104,16 @@ def plan(*specs: FaultSpec, seed: int = 1) -> FaultPlan:
 
 
 @contextlib.contextmanager
-def running_server(root: Path, *, faults: FaultPlan | None = None) -> Iterator[Running]:
-    """A ``MockServer`` over ``root`` on 127.0.0.1, port 0, in its own thread."""
+def running_server(root: Path, *, faults: FaultPlan | None = None,
+                   realtime_speed: float | None = None) -> Iterator[Running]:  # fmt: skip
+    """A ``MockServer`` over ``root`` on 127.0.0.1, port 0, in its own thread. Its replay
+    moves only when the test says (``Running.advance``), unless ``realtime_speed`` is
+    given: then it runs on its own at that many times wall time (live end-to-end)."""
     mono = ManualTime(0)
-    exchange = MockExchange(Dataset.open(root), time_source=(time.time_ns, mono))
+    if realtime_speed is None:
+        exchange = MockExchange(Dataset.open(root), time_source=(time.time_ns, mono))
+    else:
+        exchange = MockExchange(Dataset.open(root), speed=realtime_speed)
     wire = WireFaults.none()
     if faults is not None:
         wire = WireFaults(hook=FaultInjector(faults, start_ns=exchange.time.data_start_ns))
@@ -117,7 +123,8 @@ def running_server(root: Path, *, faults: FaultPlan | None = None) -> Iterator[R
     thread.start()
     urls = asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
     running = Running(server, urls, mono, loop)
-    running.advance(0.5)  # the opening book is in
+    if realtime_speed is None:
+        running.advance(0.5)  # the opening book is in
     try:
         yield running
     finally:
