@@ -61,6 +61,7 @@ class LiveVenue:
         self._hash_of: dict[str, str] = {}  # client id -> order hash
         self._cid_of: dict[str, str] = {}  # order hash -> client id
         self._signed: dict[str, object] = {}  # client id -> the signed order to post
+        self._balance_check = None
 
     # ------------------------------------------------------------------ identity
     def markets(self) -> list[MarketInfo]:
@@ -201,9 +202,22 @@ class LiveVenue:
         return out
 
     def balance(self, *, deadline_s: float) -> Balance:
+        """The API's balance, cross-checked on chain when a checker is installed
+        (``check_balance_with``: a mismatch refuses new risk)."""
+        if self._balance_check is not None:
+            return self._balance_check.balance(deadline_s=deadline_s)
+        return self.api_balance(deadline_s=deadline_s)
+
+    def api_balance(self, *, deadline_s: float) -> Balance:
+        """The collateral balance as the CLOB's ``/balance-allowance`` says it."""
         raw = self.api.balance(deadline_s=deadline_s)
         total = _decimal(raw.get("balance")) / UNITS
         return Balance(total, total, self.clock.now_ns())
+
+    def check_balance_with(self, checker) -> None:
+        """Route ``balance`` through ``checker`` (``live.chain_balance.CrossCheckedBalance``
+        built over ``ApiBalance(self)``)."""
+        self._balance_check = checker
 
 
 def _decimal(raw: object) -> float:
@@ -232,3 +246,13 @@ def _our_legs(trade: dict, ours: dict[str, str]):
             side = Side.BUY if str(m.get("side", "")).upper() == "BUY" else Side.SELL
             yield (oid, Liquidity.MAKER, side, _decimal(m.get("price")),
                    _decimal(m.get("matched_amount")))  # fmt: skip
+
+
+class ApiBalance:
+    """A venue's API balance alone, as the on-chain cross-check reads it."""
+
+    def __init__(self, venue: LiveVenue) -> None:
+        self._venue = venue
+
+    def balance(self, *, deadline_s: float) -> Balance:
+        return self._venue.api_balance(deadline_s=deadline_s)

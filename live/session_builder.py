@@ -22,8 +22,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from live.chain_balance import ChainBalance, CrossCheckedBalance
 from live.clob_api import ClobApi
-from live.live_venue import LiveVenue
+from live.live_venue import ApiBalance, LiveVenue
 from live.market_feed import MarketChannel
 from live.secrets import LiveSecrets, load_secrets
 from live.user_feed import UserChannel
@@ -32,6 +33,7 @@ from sim.books import LocalBooks
 from sim.clock import WallClock
 from sim.errors import ConfigError
 from sim.feed import QueueFeed
+from sim.journal import SqliteJournal
 from sim.session import SessionParts, register_builder
 from sim.types import MarketInfo
 
@@ -94,6 +96,11 @@ def build_live(config: BacktestConfig, *, duration_s: float | None = None,
         raise
     clock = WallClock()
     venue = LiveVenue(api, markets, clock)
+    if v.rpc_url:  # the API's balance must agree with the wallet's pUSD on chain
+        chain = ChainBalance(v.rpc_url, v.funder or api.address, chain_id=v.chain_id)
+        venue.check_balance_with(CrossCheckedBalance(
+            ApiBalance(venue), chain, clock, ttl_s=0.0,
+            signature_type=v.signature_type))  # fmt: skip
     assets = tuple(t for m in markets for t in (m.yes_token_id, m.no_token_id))
     ticks = np.array([m.tick_size for m in markets for _ in (0, 1)])
     grid = _GRID_FINE if ticks.min() < 0.001 - 1e-12 else 1_000
@@ -104,11 +111,14 @@ def build_live(config: BacktestConfig, *, duration_s: float | None = None,
     market_channel.start(feed)
     user_channel.start(feed)
 
+    journal = SqliteJournal(v.journal_path)
+
     def close() -> None:
         user_channel.stop()
         market_channel.stop()
         feed.close()
         api.close()
+        journal.close()
 
     end_ns = 2**62 if duration_s is None else clock.now_ns() + int(duration_s * NS)
     return SessionParts(
@@ -119,6 +129,7 @@ def build_live(config: BacktestConfig, *, duration_s: float | None = None,
         extras={"api": api, "market_channel": market_channel, "user_channel": user_channel,
                 "started_wall": time.time()},
         close=close,
+        journal=journal,
     )  # fmt: skip
 
 

@@ -71,6 +71,7 @@ class VenueConfig:
     signature_type: int = 0  # 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE, 3 POLY_1271
     funder: str = ""  # the wallet holding the funds ("" = the signer, type 0)
     http_timeout_s: float = 5.0
+    journal_path: str = "live-journal.sqlite"  # durable: orders are journaled before sending
 
     def __post_init__(self) -> None:
         if self.kind not in VENUE_KINDS:
@@ -85,7 +86,7 @@ class VenueConfig:
 
     _SIM_KEYS = ("queue_model", "queue_power", "latency")
     _LIVE_KEYS = ("host", "ws_url", "rpc_url", "chain_id", "signature_type", "funder",
-                  "http_timeout_s")  # fmt: skip
+                  "http_timeout_s", "journal_path")  # fmt: skip
 
     def _check_tagged(self) -> None:
         """A key of the other kind is a mistake (e.g. a latency model on the live venue)."""

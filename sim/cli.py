@@ -9,6 +9,7 @@ Commands:
   clobsim summary DATASET [--csv FILE]
   clobsim data check DATASET [--json FILE]
   clobsim data import CAPTURE --markets GAMMA.json [...] --out DIR
+  clobsim live CONFIG --report REPORT.json [--duration S]
   clobsim serve-mock --data DIR [--markets ...] [--speed X] [--faults PLAN.toml] [--port 0]
   clobsim backtest CONFIG.toml [--out DIR]
   clobsim validate CONFIG.toml --out DIR
@@ -289,6 +290,13 @@ def _workers(text: str) -> int:
     return n
 
 
+def cmd_live(args: argparse.Namespace) -> int:
+    from live.run_live import run_live
+
+    return run_live(args.config, report=args.report, unvalidated=args.unvalidated,
+                    duration_s=args.duration)  # fmt: skip
+
+
 def cmd_serve_mock(args: argparse.Namespace) -> int:
     from exchange_mock.server.serve import ServeOptions, run
 
@@ -358,6 +366,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parallel runs: 0 = one per core, 1 = serial (default: the config's "
                         "[validation] workers, itself 0 by default)")  # fmt: skip
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "live", help="trade real orders: mode = \"live\" config, gated by a GO validation",
+        description="Refuses to start unless the config says mode = \"live\" and REPORT is a "
+                    "GO report of `clobsim validate` for the same strategy and settings. "
+                    "Secrets come from the environment or .env (docs/config.md).",
+    )  # fmt: skip
+    p.add_argument("config", help="run config with mode = \"live\" and [venue] kind = "
+                                  "\"polymarket\"")  # fmt: skip
+    p.add_argument("--report", default=None, help="report.json of the GO validation")
+    p.add_argument(
+        "--unvalidated",
+        action="store_true",
+        help="start without a GO report (logged at CRITICAL and alerted)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: until SIGINT/SIGTERM)",
+    )
+    p.set_defaults(func=cmd_live)
 
     p = sub.add_parser(
         "serve-mock", help="a loopback Polymarket (REST, WebSocket, JSON-RPC) over a dataset",

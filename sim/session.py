@@ -55,6 +55,8 @@ class SessionParts:
     extras: dict[str, Any] = field(default_factory=dict)
     #: releases what the builder started (sockets, threads); called once the run ends
     close: Callable[[], None] = lambda: None
+    #: the executor's journal (None: in memory, as backtests need; live runs: durable)
+    journal: Any = None
 
 
 #: ``builder(config, **options) -> SessionParts``; options are the builder's own
@@ -101,7 +103,7 @@ class Session:
                                start_equity_usdc=cfg.cash_usdc)  # fmt: skip
         self.executor = Executor(
             self.venue, clock, cash_usdc=cfg.cash_usdc, config=cfg.executor, books=self.feed.book,
-            markets=markets, risk=risk, seed=cfg.seed,
+            markets=markets, risk=risk, seed=cfg.seed, journal=parts.journal,
         )  # fmt: skip
         self.context = EngineContext(
             clock=clock, executor=self.executor, feed=self.feed, markets=markets,

@@ -52,7 +52,8 @@ def live_config(run, tmp_path: Path, markets=(M.slug,)) -> BacktestConfig:
     ws = run.urls.ws_market.rsplit("/", 1)[0] + "/"
     return BacktestConfig(
         data=DataConfig(path=str(tmp_path), markets=tuple(markets)), mode="live",
-        venue=VenueConfig(kind="polymarket", host=run.urls.rest, ws_url=ws, http_timeout_s=2.0),
+        venue=VenueConfig(kind="polymarket", host=run.urls.rest, ws_url=ws, rpc_url=run.urls.rpc,
+                          http_timeout_s=2.0),
         executor=ExecutorConfig(kill_switch_path=str(tmp_path / "KILL")),
         risk=RiskConfig(enabled=False), cash_usdc=10_000.0,
     )  # fmt: skip

@@ -77,6 +77,7 @@ def validate(
     of the settings audit) and *performance* (the acceptance criteria on the fault-free
     runs). A strategy that raised, or a run that failed, makes it NO-GO and is listed in
     ``report["run_failures"]``; the report is written all the same."""
+    from sim.config_hash import trading_config_hash
     from sim.report import write_report
 
     t0 = time.perf_counter()
@@ -94,6 +95,7 @@ def validate(
     checks = evaluate(outcomes, raw)
     audit = audit_settings(cfg, vcfg.bounds)
     report = _report(cfg, vcfg, outcomes, checks, audit, time.perf_counter() - t0)
+    report["config_hash"] = trading_config_hash(cfg, base_dir)  # what `clobsim live` checks
     artifacts = _artifacts(outcomes, vcfg.seeds[0])
     artifacts["all_fills"] = [o.artifacts["fills"] for o in outcomes if "fills" in o.artifacts]
     out = Path(out_dir)
