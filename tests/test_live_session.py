@@ -53,7 +53,7 @@ def live_config(run, tmp_path: Path, markets=(M.slug,)) -> BacktestConfig:
     return BacktestConfig(
         data=DataConfig(path=str(tmp_path), markets=tuple(markets)), mode="live",
         venue=VenueConfig(kind="polymarket", host=run.urls.rest, ws_url=ws, rpc_url=run.urls.rpc,
-                          http_timeout_s=2.0),
+                          http_timeout_s=2.0, journal_path=str(tmp_path / "journal.sqlite")),
         executor=ExecutorConfig(kill_switch_path=str(tmp_path / "KILL")),
         risk=RiskConfig(enabled=False), cash_usdc=10_000.0,
     )  # fmt: skip
