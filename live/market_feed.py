@@ -83,6 +83,7 @@ from typing import Any
 
 import websocket
 
+from live.backoff import Backoff
 from live.market_messages import MarketFrameParser, is_keepalive
 from sim.books import LocalBooks
 from sim.clock import Clock
@@ -124,36 +125,6 @@ HANDLER_ERROR = "handler_error"
 #: from ``subscribe`` share the socket's timeout, so it is never tiny
 _MIN_WAIT_S = 0.01
 _KEEP_DELAYS = 100  # backoff delays kept in the stats
-
-
-class Backoff:
-    """Exponential backoff with full jitter: the n-th delay (n = 0, 1, ... consecutive
-    failures) is uniform in ``[0, min(cap_s, base_s * 2**n)]``; ``reset()`` after a
-    success. Pass a seeded ``random.Random`` for a reproducible sequence."""
-
-    def __init__(self, base_s: float, cap_s: float, rng: random.Random | None = None) -> None:
-        _check_positive("backoff_base_s", base_s)
-        _check_positive("backoff_cap_s", cap_s)
-        if cap_s < base_s:
-            raise ConfigError("backoff_cap_s", f"{cap_s} is below backoff_base_s {base_s}")
-        self.base_s = base_s
-        self.cap_s = cap_s
-        self.rng = rng if rng is not None else random.Random()
-        self.failures = 0
-
-    @property
-    def ceiling_s(self) -> float:
-        """The longest the next delay may be."""
-        return min(self.cap_s, self.base_s * 2.0 ** min(self.failures, 64))
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt (and one more failure counted)."""
-        delay = self.rng.uniform(0.0, self.ceiling_s)
-        self.failures += 1
-        return delay
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 @dataclass(frozen=True)

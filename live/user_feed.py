@@ -78,6 +78,7 @@ from typing import Protocol
 
 import websocket
 
+from live.backoff import Backoff
 from live.live_venue import LiveVenue
 from live.message_frames import is_keepalive
 from live.user_messages import UserFrameParser, UserOrder, UserTrade
@@ -236,30 +237,6 @@ def _advances(old: OrderState | None, new: OrderState) -> bool:
 # ------------------------------------------------------------------------------ the channel
 
 
-class Backoff:
-    """Exponential backoff with equal jitter: the n-th delay (n = 0, 1, ... consecutive
-    failures) is uniform in ``[c/2, c]``, ``c = min(cap_s, base_s * 2**n)``; ``reset()``
-    after a success. Never near zero, so a refusal is not retried at full speed."""
-
-    def __init__(self, base_s: float, cap_s: float, rng: random.Random | None = None) -> None:
-        _check_positive("backoff_base_s", base_s)
-        _check_positive("backoff_cap_s", cap_s)
-        if cap_s < base_s:
-            raise ConfigError("backoff_cap_s", f"{cap_s} is below backoff_base_s {base_s}")
-        self.base_s = base_s
-        self.cap_s = cap_s
-        self.rng = rng if rng is not None else random.Random()
-        self.failures = 0
-
-    def next_delay(self) -> float:
-        ceiling = min(self.cap_s, self.base_s * 2.0 ** min(self.failures, 64))
-        self.failures += 1
-        return self.rng.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self.failures = 0
-
-
 @dataclass(frozen=True)
 class UserChannelStats:
     """A snapshot of a ``UserChannel``'s counters.
@@ -368,7 +345,7 @@ class UserChannel:
         self.max_refusals = max_refusals
         self.name = name
         self.parser = UserFrameParser()
-        self._backoff = Backoff(backoff_base_s, backoff_cap_s, rng)
+        self._backoff = Backoff(backoff_base_s, backoff_cap_s, rng, floor=0.5)
         self._since_ns = self.clock.now_ns() - self.poll_overlap_ns if since_ns is None \
             else since_ns  # fmt: skip
 
