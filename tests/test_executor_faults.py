@@ -348,3 +348,20 @@ def test_a_placement_never_found_is_settled_after_the_lost_window(tmp_path: Path
     assert ack.client_order_id not in ex.lost
     assert ex.tracker.orders[ack.client_order_id].status is OrderStatus.REJECTED
     assert ex.tracker.orders[ack.client_order_id].reason == "never_reached_venue"
+
+
+# -- a stale book: nothing marketable while the market feed is down ---------------------------
+def test_a_stale_book_refuses_marketable_orders_even_reducing_ones(tmp_path: Path) -> None:
+    ex, venue, clock = setup(tmp_path)
+    bought = ex.buy(YES, 0.52, 10.0, order_type=OrderType.FAK)
+    ex.on_venue_event(fill_of(venue, bought.client_order_id, 10.0, 0.52, "T1"))
+    ex.on_feed_state(False, "socket dropped")
+    taker = ex.sell(YES, 0.48, 5.0, order_type=OrderType.FOK)  # reducing, but it would take
+    assert (taker.accepted, taker.reason) == (False, "stale_book")
+    crossing = ex.sell(YES, 0.40, 5.0)  # a GTC at or through the bid takes too
+    assert crossing.reason == "stale_book"
+    resting = ex.sell(YES, 0.60, 5.0)  # above the ask: takes nothing, reduces: allowed
+    assert resting.accepted
+    assert ex.buy(YES, 0.40, 5.0).reason == "feed_down"  # new risk stays refused
+    ex.on_feed_state(True, "fresh snapshots")
+    assert ex.sell(YES, 0.48, 5.0, order_type=OrderType.FOK).accepted

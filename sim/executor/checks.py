@@ -83,6 +83,10 @@ class PreTradeChecks:
             return "max_open_orders", f"{len(open_orders)} open orders", req
         if lim.max_orders_per_day and self._day.orders >= lim.max_orders_per_day:
             return "max_orders_per_day", f"{self._day.orders} orders today", req
+        if self.feed_problem and _marketable(req, expected):
+            # its limit was set against a book that may be long gone: never take on it,
+            # not even to reduce (a resting order, which takes nothing, still may)
+            return "stale_book", f"marketable order on a stale book: {self.feed_problem}", req
         if not reducing and self.feed_problem:
             return "feed_down", f"market data not trusted: {self.feed_problem}", req
         if not reducing:
@@ -202,3 +206,12 @@ class PreTradeChecks:
 def _with_price(req: OrderRequest, price: float) -> OrderRequest:
     return OrderRequest(req.client_order_id, req.asset_id, req.side, price, req.size_shares,
                         req.order_type, req.post_only, req.expire_ns)  # fmt: skip
+
+
+def _marketable(req: OrderRequest, touch: float | None) -> bool:
+    """Would ``req`` take liquidity at the touch last seen (or is it an immediate order)?"""
+    if not req.order_type.rests:
+        return True
+    if touch is None:
+        return False
+    return req.price >= touch - 1e-9 if req.side is Side.BUY else req.price <= touch + 1e-9
