@@ -352,7 +352,7 @@ def test_a_placement_never_found_is_settled_after_the_lost_window(tmp_path: Path
 
 # -- a stale book: nothing marketable while the market feed is down ---------------------------
 def test_a_stale_book_refuses_marketable_orders_even_reducing_ones(tmp_path: Path) -> None:
-    ex, venue, clock = setup(tmp_path)
+    ex, venue, _ = setup(tmp_path)
     bought = ex.buy(YES, 0.52, 10.0, order_type=OrderType.FAK)
     ex.on_venue_event(fill_of(venue, bought.client_order_id, 10.0, 0.52, "T1"))
     ex.on_feed_state(False, "socket dropped")
