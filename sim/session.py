@@ -7,14 +7,12 @@ executor talks to (``SessionParts``). Everything above those parts is the
 same object in every mode, built here, so a paper run and the backtest of its
 recording differ only in the parts.
 
-``sim`` imports no adapter. Builders register themselves by (mode, kind):
-``exchange_mock`` registers ``("backtest", "sim")`` when imported; the live
-adapters will register theirs the same way. ``build_session`` refuses a mode
-or kind with no builder, naming what is available::
-
-    from exchange_mock import backtest  # registers the replay builder
-    session = build_session(config, strategy)
-    result = session.run()
+``sim`` imports no adapter. Builders register themselves by (mode, kind) when
+their module is imported: ``exchange_mock.backtest`` registers ``("backtest",
+"sim")``, ``live.session_builder`` registers ``("live", "polymarket")``. The caller
+(the CLI, a test, a notebook) imports the one it wants, then
+``build_session(config, strategy).run()``. ``build_session`` refuses a mode or kind
+with no builder, naming what is available.
 """
 
 from __future__ import annotations
