@@ -70,8 +70,6 @@ import json
 import logging
 import math
 import random
-import socket
-import struct
 import threading
 import time
 import urllib.parse
@@ -85,6 +83,7 @@ import websocket
 
 from live.backoff import Backoff
 from live.market_messages import MarketFrameParser, is_keepalive
+from live.ws_support import abort, check_positive_seconds, close_info, describe
 from sim.books import LocalBooks
 from sim.clock import Clock
 from sim.errors import ConfigError
@@ -219,7 +218,7 @@ class MarketChannel:
                            ("pong_timeout_s", pong_timeout_s), ("silence_s", silence_s),
                            ("connect_timeout_s", connect_timeout_s),
                            ("close_timeout_s", close_timeout_s)):  # fmt: skip
-            _check_positive(key, value)
+            check_positive_seconds(key, value)
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ConfigError("url", f"not a ws:// or wss:// URL: {url!r}")
@@ -285,8 +284,8 @@ class MarketChannel:
                 # maybe half a frame went out: the stream cannot be trusted. Drop the
                 # socket; the thread reconnects and subscribes everything afresh.
                 log.warning("market channel: subscribe of %d assets failed (%s); "
-                            "reconnecting", len(new), _describe(exc))  # fmt: skip
-                _abort(sock.ws)
+                            "reconnecting", len(new), describe(exc))  # fmt: skip
+                abort(sock.ws)
 
     @property
     def assets(self) -> tuple[str, ...]:
@@ -354,7 +353,7 @@ class MarketChannel:
                 sock.ws.send_close(websocket.STATUS_NORMAL, b"client stopping")
         thread.join(self.close_timeout_s)
         if thread.is_alive() and sock is not None:
-            _abort(sock.ws)  # no close reply: wake the reader
+            abort(sock.ws)  # no close reply: wake the reader
         if timeout_s is None:
             timeout_s = self.connect_timeout_s + self.close_timeout_s
         thread.join(timeout_s)
@@ -382,7 +381,7 @@ class MarketChannel:
                     raise
                 except Exception as exc:  # a bug here must not end the feed's only source
                     log.exception("market channel: internal error")
-                    verdict = (DROP_INTERNAL, _describe(exc))
+                    verdict = (DROP_INTERNAL, describe(exc))
                 if verdict is None or self._stopping.is_set():
                     break
                 kind, detail = verdict
@@ -409,14 +408,14 @@ class MarketChannel:
                 enable_multithread=True,
             )  # fmt: skip
         except (websocket.WebSocketException, OSError) as exc:
-            return DROP_CONNECT_FAILED, _describe(exc)
+            return DROP_CONNECT_FAILED, describe(exc)
         try:
             sock = self._open(ws)
             if sock is None:
                 return None
             return self._pump(sock)
         except (websocket.WebSocketException, OSError) as exc:
-            return None if self._stopping.is_set() else (DROP_CLOSED, _describe(exc))
+            return None if self._stopping.is_set() else (DROP_CLOSED, describe(exc))
         finally:
             with self._lock:
                 self._sock = None
@@ -467,7 +466,7 @@ class MarketChannel:
                 continue
             recv_ns = self._clock_ns()
             if opcode == websocket.ABNF.OPCODE_CLOSE:
-                return None if self._stopping.is_set() else (DROP_CLOSED, _close_text(data))
+                return None if self._stopping.is_set() else (DROP_CLOSED, close_info(data)[1])
             if opcode == websocket.ABNF.OPCODE_TEXT and isinstance(data, bytes):
                 # utf-8 is checked here, not by websocket-client: a frame that is not
                 # stays bytes and the parser counts it (invalid_json), the socket lives on
@@ -608,11 +607,6 @@ def open_market_feed(
     return feed, channel
 
 
-def _check_positive(key: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise ConfigError(key, f"must be a positive number of seconds, got {value!r}")
-
-
 def _json(message: dict) -> str:
     return json.dumps(message, separators=(",", ":"))
 
@@ -620,25 +614,3 @@ def _json(message: dict) -> str:
 def _is_pong(frame: str | bytes) -> bool:
     text = frame.decode("ascii", "replace") if isinstance(frame, bytes) else frame
     return text.strip().upper() == "PONG"
-
-
-def _abort(ws: websocket.WebSocket) -> None:
-    """Shut the socket down under a reader blocked in ``recv`` (it wakes with an error).
-    ``WebSocket.abort()`` does nothing once a close frame was sent, hence the raw socket."""
-    raw = ws.sock
-    if raw is not None:
-        with contextlib.suppress(OSError):
-            raw.shutdown(socket.SHUT_RDWR)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _close_text(data: bytes) -> str:
-    if len(data) >= 2:
-        code = struct.unpack("!H", data[:2])[0]
-        reason = data[2:].decode("utf-8", "replace")
-        return f"closed by the server (code {code}{': ' + reason if reason else ''})"
-    return "closed by the server"

@@ -65,9 +65,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import random
-import struct
 import threading
 import time
 from collections import Counter, deque
@@ -81,17 +79,24 @@ import websocket
 from live.backoff import Backoff
 from live.live_venue import LiveVenue
 from live.message_frames import is_keepalive
+from live.user_events import (
+    FAILED,
+    FILL_STATUSES,
+    order_advances,
+    order_state,
+    order_status,
+    root_trade_id,
+    trade_fills,
+    trade_status_of,
+    venue_client_ids,
+)
 from live.user_messages import UserFrameParser, UserOrder, UserTrade
+from live.ws_support import check_positive_seconds, close_info, describe
 from sim.errors import ConfigError
 from sim.events import FillEvent, OrderUpdate, VenueEvent
 from sim.types import (
     Fill,
-    Liquidity,
     OrderState,
-    OrderStatus,
-    OrderType,
-    Side,
-    taker_fee_usdc,
 )
 from sim.venue import VenueError, VenueRateLimited, VenueRejected
 
@@ -111,9 +116,6 @@ log = logging.getLogger(__name__)
 
 #: Polymarket's user channel.
 USER_WS_URL = "wss://ws-subscriptions-clob.polymarket.com/ws/user"
-#: Trade statuses at which a trade is a fill (``LiveVenue.fills`` counts the same ones).
-FILL_STATUSES: frozenset[str] = frozenset({"MATCHED", "MINED", "CONFIRMED", "RETRYING"})
-FAILED = "FAILED"
 
 DROP_CONNECT_FAILED = "connect_failed"
 DROP_CLOSED = "closed"
@@ -136,105 +138,6 @@ class EventSink(Protocol):
     """Where events go: ``sim.feed.QueueFeed`` (``put`` raises RuntimeError once closed)."""
 
     def put(self, events: Iterable[VenueEvent]) -> None: ...
-
-
-# ------------------------------------------------------------------------------ mapping
-
-
-def venue_client_ids(venue: LiveVenue) -> Callable[[str], str | None]:
-    """Our client order id of an order hash, None when the hash is not one of ours:
-    ``LiveVenue``'s own map (which ``order_id``/``remember`` fill), read live.
-
-    ``LiveVenue`` has no public lookup yet; this is the one place that reads its map.
-    """
-    return venue._cid_of.get
-
-
-def order_status(status: str, kind: str, size: float, matched: float) -> OrderStatus:
-    """An ``order`` message's ``status`` (and ``type``) as an ``OrderStatus``.
-
-    ``CANCELED...`` (an FOK kill carries the venue's words after ``CANCELED_``),
-    ``INVALID`` and any ``CANCELLATION`` are CANCELED, or EXPIRED when the words say
-    so; ``MATCHED`` (or the whole size matched) is FILLED; otherwise the order rests:
-    OPEN, or PARTIALLY_FILLED once something matched.
-    """
-    words = status.strip().upper()
-    if "EXPIRED" in words:
-        return OrderStatus.EXPIRED
-    if words.startswith("CANCELED") or words == "INVALID" or kind.upper() == "CANCELLATION":
-        return OrderStatus.CANCELED
-    if words == "MATCHED" or (size > 0 and matched >= size - _EPS):
-        return OrderStatus.FILLED
-    return OrderStatus.PARTIALLY_FILLED if matched > _EPS else OrderStatus.OPEN
-
-
-def order_state(msg: UserOrder, client_id_of: Callable[[str], str | None]) -> OrderState:
-    """The ``OrderState`` an ``order`` message reports: our client id, or the order hash
-    when ``client_id_of`` does not know it."""
-    kind = msg.order_type.strip().upper()
-    return OrderState(
-        client_order_id=client_id_of(msg.id) or msg.id,
-        venue_order_id=msg.id,
-        asset_id=msg.asset_id,
-        side=msg.side,
-        price=msg.price,
-        size_shares=msg.original_size,
-        filled_shares=msg.size_matched,
-        status=order_status(msg.status, msg.type, msg.original_size, msg.size_matched),
-        order_type=OrderType(kind) if kind in OrderType.__members__ else OrderType.GTC,
-        created_ns=msg.created_at_ns or 0,
-    )
-
-
-def trade_fills(trade: UserTrade, client_id_of: Callable[[str], str | None]) -> list[Fill]:
-    """Our legs of a ``trade`` message as fills, with ``LiveVenue.fills``' trade ids.
-
-    The taker leg when ``taker_order_id`` is ours (the fee: ``fee_rate_bps`` by reference
-    §5, paid in USDC as ``LiveVenue`` books it), each maker leg whose ``order_id`` is
-    ours (no fee). A maker entry without a ``side`` took the other side of the taker
-    on the same token, or the same side on the complementary token.
-    """
-    ts = trade.matchtime_ns or trade.ts_exchange_ns
-    out: list[Fill] = []
-    cid = client_id_of(trade.taker_order_id) if trade.taker_order_id else None
-    if cid is not None:
-        fee = taker_fee_usdc(trade.size, trade.price, trade.fee_rate_bps / 10_000)
-        out.append(Fill(f"{trade.id}:{trade.taker_order_id}", cid, trade.taker_order_id,
-                        trade.asset_id, trade.side, trade.price, trade.size, fee, 0.0,
-                        Liquidity.TAKER, ts))  # fmt: skip
-    for mo in trade.maker_orders:
-        cid = client_id_of(mo.order_id)
-        if cid is None:
-            continue
-        asset = mo.asset_id or trade.asset_id
-        side = mo.side
-        if side is None:
-            side = trade.side if asset != trade.asset_id else Side(-int(trade.side))
-        out.append(Fill(f"{trade.id}:{mo.order_id}", cid, mo.order_id, asset, side, mo.price,
-                        mo.matched_amount, 0.0, 0.0, Liquidity.MAKER, ts))  # fmt: skip
-    return out
-
-
-def _trade_status(status: str) -> str:
-    words = status.strip().upper()
-    return words.removeprefix("TRADE_STATUS_")
-
-
-def _root(trade_id: str) -> str:
-    """The venue's trade id of one of our fills (``"<trade id>:<order hash>"``)."""
-    return trade_id.rsplit(":", 1)[0]
-
-
-def _advances(old: OrderState | None, new: OrderState) -> bool:
-    """Does ``new`` tell more than ``old`` (module docstring, "Orders")?"""
-    if old is None:
-        return True
-    if old.status.terminal or new.filled_shares < old.filled_shares - _EPS:
-        return False
-    return new.status is not old.status or new.filled_shares > old.filled_shares + _EPS
-
-
-# ------------------------------------------------------------------------------ the channel
 
 
 @dataclass(frozen=True)
@@ -324,7 +227,7 @@ class UserChannel:
                            ("pong_timeout_s", pong_timeout_s),
                            ("connect_timeout_s", connect_timeout_s),
                            ("close_timeout_s", close_timeout_s)):  # fmt: skip
-            _check_positive(key, value)
+            check_positive_seconds(key, value)
         if not (isinstance(poll_overlap_s, int | float) and poll_overlap_s >= 0):
             raise ConfigError("poll_overlap_s", f"must be >= 0 seconds, got {poll_overlap_s!r}")
         if not (isinstance(max_refusals, int) and max_refusals >= 1):
@@ -558,7 +461,7 @@ class UserChannel:
                     raise
                 except Exception as exc:  # a bug here must not end our fills' source
                     log.exception("user channel: internal error")
-                    verdict = (DROP_INTERNAL, _describe(exc))
+                    verdict = (DROP_INTERNAL, describe(exc))
                 if verdict is None or self._stopping.is_set():
                     break
                 kind, detail = verdict
@@ -594,7 +497,7 @@ class UserChannel:
             kind = DROP_REFUSED if exc.status_code in _AUTH_STATUSES else DROP_CONNECT_FAILED
             return kind, f"handshake answered HTTP {exc.status_code}"
         except (websocket.WebSocketException, OSError) as exc:
-            return DROP_CONNECT_FAILED, _describe(exc)
+            return DROP_CONNECT_FAILED, describe(exc)
         try:
             with self._lock:
                 if self._stopping.is_set():
@@ -604,7 +507,7 @@ class UserChannel:
             ws.send(json.dumps(self._subscribe_message()))  # raw credentials: never logged
             return self._pump(ws)
         except (websocket.WebSocketException, OSError) as exc:
-            return None if self._stopping.is_set() else (DROP_CLOSED, _describe(exc))
+            return None if self._stopping.is_set() else (DROP_CLOSED, describe(exc))
         finally:
             with self._lock:
                 self._ws = None
@@ -646,7 +549,7 @@ class UserChannel:
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 if self._stopping.is_set():
                     return None
-                code, text = _close_info(data)
+                code, text = close_info(data)
                 return (DROP_REFUSED if code == CLOSE_POLICY and not up else DROP_CLOSED), text
             with self._lock:
                 self._n["frames"] += 1
@@ -699,7 +602,7 @@ class UserChannel:
             self._put(out)
 
     def _on_trade(self, trade: UserTrade, recv_ns: int, out: list[VenueEvent]) -> None:
-        status = _trade_status(trade.status)
+        status = trade_status_of(trade.status)
         self._trades[status] += 1
         legs = trade_fills(trade, self.client_id_of)
         if status == FAILED:
@@ -733,7 +636,7 @@ class UserChannel:
         if fill.trade_id in self._delivered:
             self._n["duplicate_fills"] += 1
             return
-        if _root(fill.trade_id) in self._failed_trades:
+        if root_trade_id(fill.trade_id) in self._failed_trades:
             return
         self._delivered.add(fill.trade_id)
         self._n[source] += 1
@@ -742,7 +645,7 @@ class UserChannel:
     def _offer_state(self, state: OrderState, ts_exchange_ns: int, recv_ns: int, reason: str,
                      out: list[VenueEvent], source: str) -> None:  # fmt: skip
         """Put ``state`` if it moves the order on (under ``_lock``)."""
-        if not _advances(self._orders.get(state.venue_order_id), state):
+        if not order_advances(self._orders.get(state.venue_order_id), state):
             return
         self._orders[state.venue_order_id] = state
         self._n[source] += 1
@@ -780,21 +683,3 @@ class UserChannel:
             pass
         finally:
             ws.shutdown()
-
-
-def _check_positive(key: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise ConfigError(key, f"must be a positive number of seconds, got {value!r}")
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _close_info(data: bytes) -> tuple[int | None, str]:
-    if len(data) >= 2:
-        code = struct.unpack("!H", data[:2])[0]
-        reason = data[2:].decode("utf-8", "replace")
-        return code, f"closed by the server (code {code}{': ' + reason if reason else ''})"
-    return None, "closed by the server"
