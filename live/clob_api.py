@@ -41,7 +41,7 @@ from py_clob_client_v2.clob_types import (
     TradeParams,
 )
 from py_clob_client_v2.config import get_contract_config
-from py_clob_client_v2.exceptions import PolyApiException
+from py_clob_client_v2.exceptions import PolyApiException, PolyException
 from py_clob_client_v2.http_helpers import helpers as _client_http
 from py_clob_client_v2.order_utils import ExchangeOrderBuilderV2, OrderV2
 
@@ -147,6 +147,7 @@ class ClobApi:
                  creds: tuple[str, str, str] | None = None, signature_type: int = 0,
                  funder: str | None = None, http_timeout_s: float = 5.0,
                  workers: int = 4) -> None:  # fmt: skip
+        self.timeout_s = http_timeout_s
         self.http = install_http_client(http_timeout_s)
         self.client = ClobClient(host, chain_id, key=private_key, signature_type=signature_type,
                                  funder=funder)  # fmt: skip
@@ -183,6 +184,11 @@ class ClobApi:
             raise VenueTimeout(f"{kind}: no answer within {deadline_s:g} s", call=kind) from None
         except (PolyApiException, httpx.HTTPError) as exc:
             raise venue_error(exc, kind) from exc
+        except PolyException as exc:  # the client's own check, before any request
+            if kind == "sign":
+                raise
+            raise VenueRejected(f"{kind}: the client refused: {exc.msg}", reason="client_refused",
+                                call=kind, status=None) from None  # fmt: skip
 
     # ------------------------------------------------------------------ orders
     def sign(self, token_id: str, side: str, price: float, size: float, *, tick: str,
@@ -190,9 +196,14 @@ class ClobApi:
         """(order hash, signed order): the id is known before anything is sent."""
         args = OrderArgs(token_id=token_id, price=price, size=size, side=side,
                          expiration=expiration_s)  # fmt: skip
-        signed = self.client.create_order(
-            args, PartialCreateOrderOptions(tick_size=tick, neg_risk=neg_risk)
-        )
+        options = PartialCreateOrderOptions(tick_size=tick, neg_risk=neg_risk)
+        # the client may ask the venue first (/tick-size, /version): under a deadline too;
+        # its own checks (a price off the tick, ...) are a bad order, not a venue failure
+        try:
+            signed = self.call("sign", self.client.create_order, args, options,
+                               deadline_s=2 * self.timeout_s)  # fmt: skip
+        except PolyException as exc:
+            raise ValueError(f"the client refused to sign the order: {exc.msg}") from None
         hasher = self._hashers[neg_risk]
         fields = {f.name: getattr(signed, f.name) for f in dataclasses.fields(OrderV2)}
         return hasher.build_order_hash(hasher.build_order_typed_data(OrderV2(**fields))), signed
