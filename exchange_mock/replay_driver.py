@@ -310,6 +310,9 @@ class ReplayDriver:
         t_ex, t_rv = int(ev.ts_exchange_ns[r]), int(ev.ts_recv_ns[r]) + self._md_extra_ns
         if a < 0:
             return [ConnectionState(t_ex, t_rv, bool(ev.side[r] == 1), "recorded feed")]
+        # market data the strategy receives: the silence watchdog's input, as for the
+        # unwatched rows ``_run_local`` applies
+        self._last_update_ns = max(self._last_update_ns, t_rv)
         asset_id = self.assets[a]
         market = self._markets[a >> 1]
         if k == K_LEVEL:
