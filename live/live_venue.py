@@ -43,7 +43,8 @@ EPS = 1e-9
 NOT_FOUND = "order not found"
 _OPEN = {"LIVE": OrderStatus.OPEN, "MATCHED": OrderStatus.FILLED,
          "CANCELED": OrderStatus.CANCELED}  # fmt: skip
-_FILLS_FROM = ("MATCHED", "MINED", "CONFIRMED", "RETRYING")  # FAILED trades were undone
+_FILLS_FROM = ("MATCHED", "MINED", "CONFIRMED", "RETRYING")
+_FAILED = "FAILED"  # settlement failed: the venue undid the trade
 
 
 def _tick_text(tick: float) -> str:
@@ -186,10 +187,20 @@ class LiveVenue:
         )  # fmt: skip
 
     def fills(self, since_ns: int, *, deadline_s: float) -> list[Fill]:
+        return self.fills_and_failures(since_ns, deadline_s=deadline_s)[0]
+
+    def fills_and_failures(self, since_ns: int, *,
+                           deadline_s: float) -> tuple[list[Fill], list[Fill]]:  # fmt: skip
+        """Our fills matched since ``since_ns`` and, apart, our legs of trades that FAILED
+        on chain (the venue undid them: ``fills`` leaves them out), from one request.
+        A failed leg has the trade id its fill had, so it can be matched to it."""
         trades = self.api.trades(after_s=max(since_ns // NS - 1, 0), deadline_s=deadline_s)
-        out: list[Fill] = []
+        fills: list[Fill] = []
+        failed: list[Fill] = []
         for t in trades:
-            if str(t.get("status", "")).upper() not in _FILLS_FROM:
+            status = str(t.get("status", "")).upper()
+            out = fills if status in _FILLS_FROM else failed if status == _FAILED else None
+            if out is None:
                 continue
             ts = int(_decimal(t.get("match_time")) * NS)
             if ts < since_ns - NS:
@@ -199,7 +210,7 @@ class LiveVenue:
                 out.append(Fill(f"{t['id']}:{oid}", self._cid(oid), oid, str(t["asset_id"]),
                                 side, price, size, _fee(liq, fee_bps, price, size), 0.0, liq,
                                 ts))  # fmt: skip
-        return out
+        return fills, failed
 
     def balance(self, *, deadline_s: float) -> Balance:
         """The API's balance, cross-checked on chain when a checker is installed

@@ -4,12 +4,12 @@
 §6.2) from two sources that share one memory of what was already said:
 
 * **the socket** (websocket-client, its own daemon thread): ``order`` messages
-  become ``OrderUpdate`` events, ``trade`` messages ``FillEvent``s of our legs;
+  become ``OrderUpdate`` events, ``trade`` messages ``FillEvent``s of our legs (and
+  ``FillReversed`` for a leg whose trade then FAILED);
 * **the REST poller** (its own daemon thread): every ``poll_s``, and at once
-  whenever the socket comes (back) up, ``LiveVenue.fills(since)`` and
+  whenever the socket comes (back) up, ``LiveVenue.fills_and_failures(since)`` and
   ``LiveVenue.open_orders()`` (plus ``get_order`` for an order we knew open that
-  left the open list): whatever the socket did not deliver, a fill heard while
-  the socket was down above all, is put then.
+  left the open list): whatever the socket did not deliver is put then.
 
 Wiring::
 
@@ -27,19 +27,10 @@ is one ``Fill`` with the trade id ``f"{trade id}:{order hash}"``, the scheme of
 status (MATCHED, MINED, CONFIRMED; RETRYING, FAILED): a leg is put once, at the
 first status of ``FILL_STATUSES`` heard (RETRYING counts, as in ``LiveVenue.fills``).
 
-Failed trades. A trade that FAILED on chain was undone by the venue. If one of its
-legs was already put as a fill, nothing in ``sim.events`` can take it back: it is
-logged at ERROR, counted (``UserChannelStats.failed_after_fill``) and kept
-(``failed_fills()``) for whoever owns the executor to act on. A leg not put yet is
-never put afterwards. REST never shows FAILED trades (``LiveVenue.fills`` drops
-them), so a failure is seen only on the socket.
-
-Orders. An ``order`` message maps to an ``OrderState`` (``order_state``) with our
-client id, or the order hash when the map does not know it. An ``OrderUpdate`` is
-put only when the state moves on from the last one put for that order (a new
-status or more shares filled; never back from a terminal state, never fewer shares
-filled), whichever source told it first, so REST snapshots older than a socket
-message cannot undo it.
+Failed trades and orders: what is put, and when it is put again, is
+``live.user_memory``'s (one memory for both sources). An ``order`` message maps to
+an ``OrderState`` (``order_state``) with our client id, or the order hash when the
+map does not know it.
 
 The socket. The subscribe message carries the API credentials raw (read from the
 ``ClobApi``'s client at each connect; never logged) and the markets' condition ids.
@@ -69,41 +60,38 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Protocol
 
 import websocket
 
 from live.backoff import Backoff
+from live.event_sink import EventSink
 from live.live_venue import LiveVenue
 from live.message_frames import is_keepalive
 from live.user_events import (
     FAILED,
     FILL_STATUSES,
-    order_advances,
     order_state,
     order_status,
-    root_trade_id,
     trade_fills,
     trade_status_of,
     venue_client_ids,
 )
+from live.user_memory import UserChannelMemory
 from live.user_messages import UserFrameParser, UserOrder, UserTrade
+from live.user_stats import UserChannelStats
 from live.ws_support import check_positive_seconds, close_info, describe
 from sim.errors import ConfigError
-from sim.events import FillEvent, OrderUpdate, VenueEvent
-from sim.types import (
-    Fill,
-    OrderState,
-)
+from sim.events import VenueEvent
+from sim.types import Fill
 from sim.venue import VenueError, VenueRateLimited, VenueRejected
 
 __all__ = [
     "DROPS",
     "FILL_STATUSES",
     "USER_WS_URL",
+    "EventSink",
     "UserChannel",
     "UserChannelStats",
     "order_state",
@@ -131,55 +119,6 @@ _AUTH_STATUSES = (401, 403)
 _EPS = 1e-9
 _MIN_WAIT_S = 0.001
 _KEEP_DELAYS = 100
-_KEEP_FAILED = 1000
-
-
-class EventSink(Protocol):
-    """Where events go: ``sim.feed.QueueFeed`` (``put`` raises RuntimeError once closed)."""
-
-    def put(self, events: Iterable[VenueEvent]) -> None: ...
-
-
-@dataclass(frozen=True)
-class UserChannelStats:
-    """A snapshot of a ``UserChannel``'s counters.
-
-    Socket: ``attempts`` (connections tried), ``connects`` (handshakes that succeeded),
-    ``ups`` (subscriptions the server took), ``up`` (now), ``frames``, ``pings``,
-    ``pongs``, parser ``errors``/``notes`` by reason, ``drops`` by reason (``DROPS``),
-    ``refusals`` (in a row, now), ``backoff_delays`` (the latest, oldest first).
-    What was put: ``fills_socket``/``fills_poll`` (fills, by the source that told
-    them first), ``orders_socket``/``orders_poll`` (``OrderUpdate``s), and
-    ``duplicate_fills`` (legs heard again: a status repeat or the other source).
-    ``trades`` counts trade messages by status; ``failed_after_fill``: legs put as
-    fills whose trade then FAILED; ``failed_unreported``: legs FAILED before being put
-    (never put). Poller: ``polls`` (that answered), ``poll_errors`` by kind.
-    ``verdict``: why a thread gave up ("" while both go on).
-    """
-
-    attempts: int = 0
-    connects: int = 0
-    ups: int = 0
-    up: bool = False
-    frames: int = 0
-    pings: int = 0
-    pongs: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    notes: dict[str, int] = field(default_factory=dict)
-    drops: dict[str, int] = field(default_factory=dict)
-    refusals: int = 0
-    backoff_delays: tuple[float, ...] = ()
-    fills_socket: int = 0
-    fills_poll: int = 0
-    orders_socket: int = 0
-    orders_poll: int = 0
-    duplicate_fills: int = 0
-    trades: dict[str, int] = field(default_factory=dict)
-    failed_after_fill: int = 0
-    failed_unreported: int = 0
-    polls: int = 0
-    poll_errors: dict[str, int] = field(default_factory=dict)
-    verdict: str = ""
 
 
 class _FeedClosed(RuntimeError):
@@ -254,11 +193,8 @@ class UserChannel:
 
         # what was said, shared by both sources (and the counters): under _lock
         self._lock = threading.RLock()
-        self._delivered: set[str] = set()  # fill trade ids put
-        self._failed_trades: set[str] = set()  # venue trade ids that FAILED
-        self._failed_fills: deque[Fill] = deque(maxlen=_KEEP_FAILED)
-        self._orders: dict[str, OrderState] = {}  # order hash -> the last state put
         self._n: Counter[str] = Counter()
+        self._said = UserChannelMemory(self._n)
         self._drops: Counter[str] = Counter()
         self._trades: Counter[str] = Counter()
         self._poll_errors: Counter[str] = Counter()
@@ -298,7 +234,7 @@ class UserChannel:
     def failed_fills(self) -> list[Fill]:
         """Fills already put whose trade then FAILED on chain (oldest first)."""
         with self._lock:
-            return list(self._failed_fills)
+            return self._said.failed_fills()
 
     @property
     def stats(self) -> UserChannelStats:
@@ -314,7 +250,9 @@ class UserChannel:
                 orders_socket=n["orders_socket"], orders_poll=n["orders_poll"],
                 duplicate_fills=n["duplicate_fills"], trades=dict(self._trades),
                 failed_after_fill=n["failed_after_fill"],
-                failed_unreported=n["failed_unreported"], polls=n["polls"],
+                failed_unreported=n["failed_unreported"],
+                reversals_socket=n["reversals_socket"], reversals_poll=n["reversals_poll"],
+                polls=n["polls"],
                 poll_errors=dict(self._poll_errors), verdict="; ".join(self._verdicts),
             )  # fmt: skip
 
@@ -375,18 +313,22 @@ class UserChannel:
         Raises the venue's errors (``sim.venue.VenueError``)."""
         with self._poll_lock:
             started = self.clock.now_ns()
-            fills = self.venue.fills(self._since_ns, deadline_s=self.poll_deadline_s)
+            fills, failed = self.venue.fills_and_failures(
+                self._since_ns, deadline_s=self.poll_deadline_s
+            )
             opened = self.venue.open_orders(deadline_s=self.poll_deadline_s)
             now = self.clock.now_ns()
             put = 0
             with self._lock:
-                out: list[VenueEvent] = []
+                said, out = self._said, []
                 for f in fills:
-                    self._offer_fill(f, f.ts_ns, now, out, "fills_poll")
+                    said.offer_fill(f, f.ts_ns, now, out, "poll")
+                for f in failed:  # heard failing now (the match time says nothing of it)
+                    said.offer_failure(f, now, now, out, "poll")
                 for s in opened:
-                    self._offer_state(s, now, now, "poll: open", out, "orders_poll")
+                    said.offer_state(s, now, now, "poll: open", out, "poll")
                 open_ids = {s.venue_order_id for s in opened}
-                gone = [h for h, s in self._orders.items()
+                gone = [h for h, s in said.orders.items()
                         if not s.status.terminal and h not in open_ids]  # fmt: skip
                 put += self._put(out)
             for order_hash in gone:  # left the open list: filled or cancelled meanwhile
@@ -399,7 +341,7 @@ class UserChannel:
                 now = self.clock.now_ns()
                 with self._lock:
                     out = []
-                    self._offer_state(state, now, now, "poll: get_order", out, "orders_poll")
+                    self._said.offer_state(state, now, now, "poll: get_order", out, "poll")
                     put += self._put(out)
             with self._lock:
                 self._n["polls"] += 1
@@ -590,8 +532,8 @@ class UserChannel:
                         words = ev.status.strip()
                         reason = ev.type if words.upper() in ("LIVE", "MATCHED", "CANCELED") \
                             else f"{ev.type}: {words}"  # fmt: skip
-                        self._offer_state(state, ev.ts_exchange_ns, recv_ns, reason, out,
-                                          "orders_socket")  # fmt: skip
+                        self._said.offer_state(state, ev.ts_exchange_ns, recv_ns, reason,
+                                               out, "socket")  # fmt: skip
                     else:
                         self._on_trade(ev, recv_ns, out)
             except Exception:  # a bug must not cost the connection
@@ -605,52 +547,16 @@ class UserChannel:
         status = trade_status_of(trade.status)
         self._trades[status] += 1
         legs = trade_fills(trade, self.client_id_of)
+        said = self._said
         if status == FAILED:
-            self._failed_trades.add(trade.id)
+            said.trade_failed(trade.id)  # even with no leg of ours: never a fill after this
             for f in legs:
-                if f.trade_id in self._delivered:
-                    self._n["failed_after_fill"] += 1
-                    self._failed_fills.append(f)
-                    log.error("user channel: trade %s FAILED on chain after its fill was "
-                              "reported: %s %s %g @ %g of order %s is undone by the venue",
-                              trade.id, f.liquidity.name, f.side.name, f.size_shares, f.price,
-                              f.client_order_id)  # fmt: skip
-                else:
-                    self._n["failed_unreported"] += 1
-                    log.warning(
-                        "user channel: trade %s FAILED before it was reported; "
-                        "order %s not filled by it",
-                        trade.id,
-                        f.client_order_id,
-                    )
-            return
-        if status not in FILL_STATUSES:
-            return
-        for f in legs:
-            self._offer_fill(f, trade.ts_exchange_ns, recv_ns, out, "fills_socket")
+                said.offer_failure(f, trade.ts_exchange_ns, recv_ns, out, "socket")
+        elif status in FILL_STATUSES:
+            for f in legs:
+                said.offer_fill(f, trade.ts_exchange_ns, recv_ns, out, "socket")
 
-    # ------------------------------------------------------------------ shared memory
-    def _offer_fill(self, fill: Fill, ts_exchange_ns: int, recv_ns: int,
-                    out: list[VenueEvent], source: str) -> None:  # fmt: skip
-        """Put ``fill`` unless it was (under ``_lock``)."""
-        if fill.trade_id in self._delivered:
-            self._n["duplicate_fills"] += 1
-            return
-        if root_trade_id(fill.trade_id) in self._failed_trades:
-            return
-        self._delivered.add(fill.trade_id)
-        self._n[source] += 1
-        out.append(FillEvent(ts_exchange_ns, recv_ns, fill))
-
-    def _offer_state(self, state: OrderState, ts_exchange_ns: int, recv_ns: int, reason: str,
-                     out: list[VenueEvent], source: str) -> None:  # fmt: skip
-        """Put ``state`` if it moves the order on (under ``_lock``)."""
-        if not order_advances(self._orders.get(state.venue_order_id), state):
-            return
-        self._orders[state.venue_order_id] = state
-        self._n[source] += 1
-        out.append(OrderUpdate(ts_exchange_ns, recv_ns, state, reason))
-
+    # ------------------------------------------------------------------ the feed
     def _put(self, events: list[VenueEvent]) -> int:
         if not events or self._feed is None:
             return 0

@@ -23,8 +23,10 @@ from sim.events import (
     BookSnapshot,
     ConnectionState,
     FillEvent,
+    FillReversed,
     LevelChange,
     MarketResolved,
+    OrdersInDoubt,
     OrderUpdate,
     TickSizeChange,
     TradePrint,
@@ -160,7 +162,12 @@ class Engine:
             events = feed.advance(target)
             for ev in events:
                 hit = self._deliver(ev)
-                if hit is not None and not self._call(*hit):
+                if hit is None:
+                    continue
+                if type(hit) is list:  # several orders changed at once (orders in doubt)
+                    if not all(self._call(*h) for h in hit):
+                        return
+                elif not self._call(*hit):
                     return
             if feed.time_ns > clock.now_ns():
                 clock.advance_to(feed.time_ns)
@@ -219,9 +226,9 @@ class Engine:
             self._silent = silent
             self.executor.on_feed_state(not silent, "no market data" if silent else "")
 
-    def _deliver(self, ev) -> tuple[str, object] | None:
+    def _deliver(self, ev) -> tuple[str, object] | list[tuple[str, object]] | None:
         """Hand one event to the executor at its receive time; returns the strategy
-        callback it calls for (name, argument), if any."""
+        callback it calls for (name, argument), if any (a list when several are)."""
         self.stats.events += 1
         ts = getattr(ev, "ts_recv_ns", None)
         if ts is not None and ts > self.clock.now_ns():
@@ -251,6 +258,15 @@ class Engine:
             self.stats.count("tick_size_change")
         elif isinstance(ev, BestBidAsk):
             self._check_top(ev)
+        elif isinstance(ev, FillReversed):  # live account events: rare, so tested last
+            self.stats.count("fill_reversed")
+            order = self.executor.on_venue_event(ev)
+            if order is not None:  # the order the fill is taken out of
+                return "on_order", order.snapshot()
+        elif isinstance(ev, OrdersInDoubt):
+            self.stats.count("orders_in_doubt")
+            changed = self.executor.on_orders_in_doubt(ev.reason)
+            return [("on_order", o.snapshot()) for o in changed] or None
         else:
             raise TypeError(f"engine cannot deliver {type(ev).__name__}")
         return None

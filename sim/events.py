@@ -139,6 +139,31 @@ class FillEvent:
     fill: Fill
 
 
+@dataclass(frozen=True, slots=True)
+class FillReversed:
+    """A fill the venue reported earlier was undone: its trade FAILED on chain.
+
+    ``fill`` is the fill as it was first reported (same trade id); ``reason`` says
+    why (free text, e.g. ``"trade FAILED on chain"``). The executor takes the fill
+    back out of positions, cash, P&L and the order's filled shares.
+    """
+
+    ts_exchange_ns: int
+    ts_recv_ns: int
+    fill: Fill
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersInDoubt:
+    """The venue may have cancelled every one of our open orders without telling us
+    (its dead-man switch: our heartbeats lapsed). The executor asks it about each."""
+
+    ts_exchange_ns: int
+    ts_recv_ns: int
+    reason: str = ""
+
+
 MarketEvent = (
     BookSnapshot
     | LevelChange
@@ -149,5 +174,5 @@ MarketEvent = (
     | ConnectionState
 )
 
-AccountEvent = OrderUpdate | FillEvent
+AccountEvent = OrderUpdate | FillEvent | FillReversed | OrdersInDoubt
 VenueEvent = MarketEvent | AccountEvent

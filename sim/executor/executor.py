@@ -15,6 +15,9 @@ strategy, the same way in backtest, paper and live:
 * the kill switch (a file or an API call) is checked before every order and
   halts: no new orders, every open order cancelled until confirmed (``guard``);
 * limits per order, market, total, open orders and day; risk breakers (``checks``);
+* a fill the venue reverses (its trade FAILED on chain) is taken back out of
+  positions, cash and P&L (``fills``); orders the venue may have cancelled unseen
+  (its dead-man switch) are put in doubt and reconciled (``on_orders_in_doubt``);
 * every state change is journaled before it is acted on; a journal that
   cannot be written refuses new risk (fail closed). Trading-state changes go
   through ``TradingStateMachine.transition`` only, and ``recover`` replays them.
@@ -32,7 +35,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from sim.clock import Clock, Timer
-from sim.events import FillEvent, MarketResolved, OrderUpdate
+from sim.events import FillEvent, FillReversed, MarketResolved, OrderUpdate
 from sim.executor.alerts import Alarm, Alerter, FanOutAlerter, LogAlerter, MemoryAlerter
 from sim.executor.balance import BalanceCache
 from sim.executor.calls import VenueCaller
@@ -61,6 +64,7 @@ from sim.types import (
     OrderIntent,
     OrderRequest,
     OrderState,
+    OrderStatus,
     OrderType,
     Side,
 )
@@ -343,9 +347,11 @@ class Executor:
         return self._recovery.reconcile()
 
     # =============================================================== venue side
-    def on_venue_event(self, event: FillEvent | OrderUpdate) -> TrackedOrder | None:
+    def on_venue_event(self, event: FillEvent | OrderUpdate | FillReversed) -> TrackedOrder | None:
         if isinstance(event, FillEvent):
             return self._fills.on_fill(event)
+        if isinstance(event, FillReversed):
+            return self.on_fill_reversed(event)
         order = self.tracker.orders.get(event.order.client_order_id)
         if order is None:
             return None
@@ -358,6 +364,40 @@ class Executor:
             log.verify_fok(order)
             log.changed(order)
         return order  # the strategy hears every update of its orders (on_order)
+
+    def on_fill_reversed(self, event: FillReversed) -> TrackedOrder | None:
+        """The venue undid a fill (its trade FAILED on chain): positions, cash, P&L and the
+        order's filled shares are as if it never happened; journaled (a restart replays
+        it) and alerted. Returns the order (the strategy hears of it), or None when the
+        fill was never applied or was reversed already (nothing changes)."""
+        order = self._fills.on_reversed(event)
+        if order is not None:
+            self.install_timer()  # the periodic check asks the venue about an order in doubt
+        return order
+
+    def on_orders_in_doubt(self, reason: str) -> list[TrackedOrder]:
+        """The venue may have cancelled every open order without a word (its dead-man
+        switch fired: our heartbeats lapsed). Every open order becomes UNKNOWN and lost,
+        then ``reconcile`` asks the venue about each (a failed reconcile means REDUCING
+        until one succeeds; the periodic check keeps asking about the lost ones).
+        Journaled and alerted. Returns the orders whose state is not what it was."""
+        now = self.clock.now_ns()
+        doubted = self.tracker.open()
+        before = {o.client_order_id: (o.status, o.filled_shares) for o in doubted}
+        self._log.journal_safe("orders_in_doubt", now, "open_orders",
+                               {"reason": reason, "orders": list(before)})  # fmt: skip
+        self._alarm("critical", "orders_in_doubt",
+                    f"the venue may have cancelled our {len(doubted)} open orders ({reason}): "
+                    f"asking it about each", {"orders": len(doubted)})  # fmt: skip
+        for order in doubted:
+            self._log.set_status(order, OrderStatus.UNKNOWN, "orders_in_doubt")
+            # no lost_since: it reached the venue, so the window after which an unanswered
+            # placement counts as never sent does not apply
+            self.lost.add(order.client_order_id)
+        self.reconcile()
+        if self.lost or self.tracker.has_open:
+            self.install_timer()
+        return [o for o in doubted if (o.status, o.filled_shares) != before[o.client_order_id]]
 
     def on_resolved(self, event: MarketResolved) -> None:
         self._fills.on_resolved(event)

@@ -5,14 +5,20 @@ Every taker fill's price is compared with the touch the order was sent
 against; ``slippage_breaker_fills`` fills in a day worse than
 ``slippage_alert`` per share trip the slippage breaker. A fill heard of after
 its market resolved (a stalled answer) is settled at once, as the venue did.
+
+A fill whose trade then FAILED on chain is reversed by the venue; ``on_reversed``
+takes it back out of positions, cash, P&L and its order (``undo_fill``, which a
+restart replays from the ``fill_reversed`` record), and the order, if it counted
+as FILLED, is asked about again: only the venue knows what it is now.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sim.clock import Clock
-from sim.events import FillEvent, MarketResolved
+from sim.events import FillEvent, FillReversed, MarketResolved
 from sim.executor.alerts import Alarm
 from sim.executor.balance import BalanceCache
 from sim.executor.codec import fill_to_dict
@@ -24,7 +30,9 @@ from sim.executor.pnl import PnlLedger
 from sim.executor.tracker import OrderTracker, TrackedOrder
 from sim.executor.trading_state import SLIPPAGE_BREAKER
 from sim.executor.valuation import Valuation
-from sim.types import Fill, Liquidity, Side
+from sim.types import Fill, Liquidity, OrderStatus, Side
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +102,36 @@ class FillHandler:
         self._log.changed(order)
         return order
 
+    def on_reversed(self, event: FillReversed) -> TrackedOrder | None:
+        """The venue undid a fill it reported: take it back (``undo_fill``), journal it,
+        raise a critical alert. None (a no-op) for a fill never applied or already
+        reversed. An order FILLED before is UNKNOWN now and joins the lost orders, so
+        the periodic check (or the next reconcile) asks the venue what it is."""
+        tid = event.fill.trade_id
+        fill = undo_fill(self._tracker, self._pnl, self.resolved, tid)
+        if fill is None:
+            log.info("reversal of fill %s ignored: no such fill applied (unknown, or "
+                     "reversed already)", tid)  # fmt: skip
+            return None
+        now = self._clock.now_ns()
+        order = self._tracker.orders[fill.client_order_id]
+        payload = fill_to_dict(fill)
+        payload["reason"] = event.reason
+        self._log.journal_safe("fill_reversed", now, tid, payload)
+        self._funds.dirty = True  # the venue gave the money (or the shares) back
+        if order.status is OrderStatus.UNKNOWN:
+            order.reason = "fill_reversed"
+            self._lost.add(order.client_order_id)
+        self._alarm("critical", "fill_reversed",
+                    f"fill {tid} of {fill.client_order_id} was reversed by the venue: "
+                    f"{fill.side._name_} {fill.size_shares:g} @ {fill.price:g} undone "
+                    f"({event.reason or 'no reason given'})",
+                    {"trade_id": tid, "client_order_id": fill.client_order_id,
+                     "asset_id": fill.asset_id, "size_shares": fill.size_shares,
+                     "price": fill.price})  # fmt: skip
+        self._log.changed(order)
+        return order
+
     def on_resolved(self, event: MarketResolved) -> None:
         for asset in event.asset_ids:
             payout = event.payout(asset)
@@ -129,3 +167,20 @@ class FillHandler:
             limit = self._config.slippage_breaker_fills
             if limit and self._day.excess_slippage >= limit:
                 self._guard.reduce(SLIPPAGE_BREAKER)
+
+
+def undo_fill(tracker: OrderTracker, pnl: PnlLedger, resolved: dict[str, float],
+              trade_id: str) -> Fill | None:  # fmt: skip
+    """Take the applied fill ``trade_id`` back out of the tracker and the P&L ledger (the
+    live reversal and its replay both come here); None when no such fill is applied.
+
+    A fill of an asset whose market already resolved was settled with it: the shares it
+    brought are settled back at the same payout, so cash is as if it never happened."""
+    fill = tracker.reverse(trade_id)
+    if fill is None:
+        return None
+    pnl.reverse(trade_id)  # rebuilt from its history, settlements included
+    payout = resolved.get(fill.asset_id)
+    if payout is not None:
+        tracker.settle(fill.asset_id, payout)
+    return fill

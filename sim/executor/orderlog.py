@@ -75,7 +75,7 @@ class OrderLog:
         """A FOK is all-or-nothing: a terminal FOK with a partial fill is a venue fault."""
         if order.request.order_type is not OrderType.FOK or not order.status.terminal:
             return
-        filled = order.filled_shares
+        filled = order.filled_shares + order.reversed_shares  # what the venue matched
         if EPS_SHARES < filled < order.request.size_shares - EPS_SHARES:
             self._alarm("critical", "fok_partial",
                         f"FOK {order.client_order_id} ended with {filled} of "

@@ -3,6 +3,11 @@
 A round trip is the life of a market position from the first share bought to
 the moment the market holds no shares again (sold or settled). Its realised
 P&L feeds the consecutive-losses and cooldown breakers.
+
+Average cost depends on the order of fills, so a fill the venue undid (a trade
+that FAILED on chain) cannot be subtracted: ``reverse`` rebuilds the ledger from
+what it was given (fills and settlements, in order) without that fill, which is
+what the ledger would hold had the fill never happened.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.types import Fill, Side
+
+#: a settlement in the ledger's history: (asset, payout per share)
+_Settled = tuple[str, float]
 
 EPS = 1e-9
 
@@ -27,6 +35,9 @@ class PnlLedger:
         self._open_pnl: dict[str, float] = {}  # realised P&L of the market's open round trip
         self.realized_usdc = 0.0
         self.realized_by_market: dict[str, float] = {}
+        #: what was applied since the start (or ``restore``), in order: ``reverse`` replays it
+        self._history: list[Fill | _Settled] = []
+        self._base: dict | None = None  # the restored state the history starts from
 
     def avg_cost(self, asset_id: str) -> float:
         b = self._assets.get(asset_id)
@@ -34,6 +45,10 @@ class PnlLedger:
 
     def on_fill(self, fill: Fill) -> float | None:
         """Apply a fill; returns the market's round-trip P&L when this fill closed it."""
+        self._history.append(fill)
+        return self._apply(fill)
+
+    def _apply(self, fill: Fill) -> float | None:
         b = self._assets.setdefault(fill.asset_id, _Book())
         market = self._market_of.get(fill.asset_id, fill.asset_id)
         if fill.side is Side.BUY:
@@ -50,6 +65,28 @@ class PnlLedger:
 
     def settle(self, asset_id: str, payout: float) -> float | None:
         """The asset's market resolved at ``payout`` per share."""
+        self._history.append((asset_id, payout))
+        return self._settle(asset_id, payout)
+
+    def reverse(self, trade_id: str) -> bool:
+        """Rebuild the ledger as if the fill ``trade_id`` had never been applied; False
+        (nothing changed) when no such fill was. Round trips are not reported again."""
+        history = self._history
+        i = next((i for i in range(len(history) - 1, -1, -1)
+                  if isinstance(history[i], Fill) and history[i].trade_id == trade_id),
+                 None)  # fmt: skip
+        if i is None:
+            return False
+        del history[i]
+        self._reset(self._base)
+        for item in history:
+            if isinstance(item, Fill):
+                self._apply(item)
+            else:
+                self._settle(*item)
+        return True
+
+    def _settle(self, asset_id: str, payout: float) -> float | None:
         b = self._assets.pop(asset_id, None)
         market = self._market_of.get(asset_id, asset_id)
         if b is None or abs(b.shares) <= EPS:
@@ -83,9 +120,17 @@ class PnlLedger:
             "assets": {a: [b.shares, b.cost_usdc] for a, b in self._assets.items()},
             "open_pnl": dict(self._open_pnl),
             "realized_usdc": self.realized_usdc,
+            "realized_by_market": dict(self.realized_by_market),
         }
 
     def restore(self, state: dict) -> None:
+        self._reset(state)
+        self._history = []
+        self._base = self.state()  # a copy: what the caller holds may change
+
+    def _reset(self, state: dict | None) -> None:
+        state = state or {}
+        self.realized_by_market = dict(state.get("realized_by_market", {}))
         self._assets = {a: _Book(s, c) for a, (s, c) in state.get("assets", {}).items()}
         self._open_pnl = dict(state.get("open_pnl", {}))
         self.realized_usdc = float(state.get("realized_usdc", 0.0))

@@ -1,7 +1,7 @@
 """Restart: rebuild the executor from its journal, then make it agree with the venue.
 
-``recover`` replays every record (orders, acks, states, fills, resolutions,
-trading-state transitions), restores the risk manager's saved state and the
+``recover`` replays every record (orders, acks, states, fills, fills the venue
+reversed, resolutions, trading-state transitions), restores the risk manager's saved state and the
 day's order count, then ``reconcile``s: fills we never heard of are applied,
 orders the venue holds that we never journaled are cancelled, and every order
 we think open (or lost) takes the venue's state.
@@ -17,6 +17,7 @@ from sim.executor.balance import BalanceCache
 from sim.executor.calls import VenueCaller
 from sim.executor.codec import fill_from_dict, fill_to_dict, request_from_dict, state_to_dict
 from sim.executor.counters import DAY_NS, ClientIds, DayCounters
+from sim.executor.fills import undo_fill
 from sim.executor.orderlog import OrderLog
 from sim.executor.pnl import PnlLedger
 from sim.executor.tracker import OrderTracker
@@ -104,6 +105,8 @@ class Recovery:
                 if fill.asset_id in self._resolved:  # a late fill, settled as it was live
                     tracker.settle(fill.asset_id, self._resolved[fill.asset_id])
                     self._pnl.settle(fill.asset_id, self._resolved[fill.asset_id])
+        elif kind == "fill_reversed":  # an UNKNOWN order it leaves is asked by reconcile
+            undo_fill(tracker, self._pnl, self._resolved, rec.key)
         elif kind == "resolved":
             for asset in p.get("assets", ()):
                 payout = 1.0 if asset == p.get("winner") else 0.0
@@ -140,12 +143,18 @@ class Recovery:
                 report.append(f"venue has open order {cid} we never journaled: cancelling")
                 with contextlib.suppress(VenueError):
                     caller.call("cancel", venue.cancel, cid)
-        for order in list(tracker.open()) + [
-            tracker.orders[c] for c in self._lost if c in tracker.orders
-        ]:
+        todo = {o.client_order_id: o for o in tracker.open()}  # a lost order is open too:
+        todo.update((c, tracker.orders[c]) for c in self._lost if c in tracker.orders)  # once
+        for order in list(todo.values()):
             cid = order.client_order_id
             if cid in venue_open:
+                before = order.status
                 tracker.on_state(venue_open[cid], now_ns())
+                if order.status is not before:  # e.g. an order in doubt found resting
+                    self._log.journal_safe("order_state", now_ns(), cid,
+                                           state_to_dict(venue_open[cid]))  # fmt: skip
+                    self._log.changed(order)
+                self._lost.discard(cid)
                 continue
             try:
                 state = caller.call("get_order", venue.get_order, cid)

@@ -29,6 +29,8 @@ class TrackedOrder:
     expected_price: float | None = None
     updated_ns: int = 0
     fills: list[str] = field(default_factory=list)
+    #: shares of fills the venue undid (trades that FAILED on chain): they never fill again
+    reversed_shares: float = 0.0
 
     @property
     def client_order_id(self) -> str:
@@ -132,6 +134,10 @@ class OrderTracker:
                 return OrderStatus.FILLED
             return OrderStatus.PARTIALLY_FILLED if order.filled_shares > 0 else OrderStatus.OPEN
         if venue_status is OrderStatus.FILLED and order.remaining_shares > EPS_SHARES:
+            if order.remaining_shares <= order.reversed_shares + EPS_SHARES:
+                # the venue counts as matched the shares of trades it then undid: none of
+                # them will ever come, so the order is over short of its size
+                return OrderStatus.CANCELED
             # the venue says filled but some fills have not reached us yet
             return OrderStatus.PARTIALLY_FILLED
         return venue_status
@@ -167,6 +173,45 @@ class OrderTracker:
         self.positions[fill.asset_id] = pos
         self.fees_usdc += fill.fee_usdc
         return order
+
+    def reverse(self, trade_id: str) -> Fill | None:
+        """Take back the fill ``trade_id`` (the venue undid its trade): the exact inverse
+        of ``on_fill`` on positions, cash, fees and the order's filled shares. Returns the
+        fill as it was applied, or None when no such fill is applied (never heard of, or
+        already reversed: both no-ops).
+
+        The trade id stays known, so the fill is never applied again. An order that was
+        FILLED is not any more, and what it is now only the venue can say: it becomes
+        UNKNOWN (the caller asks the venue). A resting order goes back to OPEN or
+        PARTIALLY_FILLED; any other status stays."""
+        i = next((i for i, f in enumerate(self.fills) if f.trade_id == trade_id), None)
+        if i is None:
+            return None
+        fill = self.fills.pop(i)
+        order = self.orders[fill.client_order_id]  # only fills of known orders are applied
+        order.fills.remove(trade_id)
+        order.filled_shares = max(order.filled_shares - fill.size_shares, 0.0)
+        order.notional_usdc -= fill.price * fill.size_shares
+        order.fees_usdc -= fill.fee_usdc
+        order.reversed_shares += fill.size_shares
+        if not order.fills:  # no float residue on an order with no fill left
+            order.filled_shares = order.notional_usdc = order.fees_usdc = 0.0
+        status = order.status
+        if status is OrderStatus.FILLED and order.remaining_shares > EPS_SHARES:
+            order.status = OrderStatus.UNKNOWN
+        elif status is OrderStatus.PARTIALLY_FILLED and order.filled_shares <= EPS_SHARES:
+            order.status = OrderStatus.OPEN
+        self.sync(order)
+        pos = self.positions.get(fill.asset_id, 0.0)
+        if fill.side is Side.BUY:
+            self.cash_usdc += fill.price * fill.size_shares
+            pos -= fill.size_shares - fill.fee_shares
+        else:
+            self.cash_usdc -= fill.price * fill.size_shares - fill.fee_usdc
+            pos += fill.size_shares
+        self.positions[fill.asset_id] = pos
+        self.fees_usdc -= fill.fee_usdc
+        return fill
 
     def settle(self, asset_id: str, payout: float) -> float:
         """A market resolved: the asset's position turns into ``payout`` USDC per share."""
