@@ -83,6 +83,14 @@ def _in_worker(fn: Callable[..., T], *args) -> T:
         raise
 
 
+class HeartbeatRejected(VenueRejected):
+    """A heartbeat refused for its id: ``expected_id`` is the one the venue wants next."""
+
+    def __init__(self, message: str, *, expected_id: str, status: int | None = 400) -> None:
+        super().__init__(message, reason="invalid_heartbeat", call="heartbeat", status=status)
+        self.expected_id = expected_id
+
+
 def venue_error(exc: Exception, call: str) -> VenueError:
     """What a client exception means, as the executor's retry rules need it."""
     if isinstance(exc, PolyApiException):
@@ -99,9 +107,12 @@ def venue_error(exc: Exception, call: str) -> VenueError:
             headers = getattr(exc, "response_headers", None) or {}
             return VenueRateLimited(message, call=call, retry_after_s=_seconds(
                 headers.get("Retry-After")))  # fmt: skip
+        reason = reason_of(message, status)
+        if reason in _MODES and call == "place":  # the exchange's mode: final for this order
+            return VenueRejected(message, reason=reason, call=call, status=status)
         if status in _TRANSIENT or status >= 500:
             return VenueUnavailable(message, call=call, status=status)
-        return VenueRejected(message, reason=reason_of(message, status), call=call, status=status)
+        return VenueRejected(message, reason=reason, call=call, status=status)
     if isinstance(exc, httpx.TimeoutException):
         return VenueTimeout(f"{call}: no answer in time", call=call)
     if isinstance(exc, httpx.TransportError):
@@ -130,7 +141,10 @@ _REASONS = (
     ("FOK orders are fully filled", "fok_not_filled"), ("FAK orders", "fak_no_match"),
     ("cancel-only", "cancel_only"), ("invalid signature", "invalid_signature"),
     ("not yet ready", "market_closed"), ("invalid expiration", "invalid_expiration"),
+    ("Trading is currently disabled", "trading_disabled"), ("post-only mode", "post_only_mode"),
 )  # fmt: skip
+#: the exchange's modes (HTTP 503, reference §4.7): the order is refused, not retried
+_MODES = frozenset({"cancel_only", "trading_disabled", "post_only_mode"})
 
 
 def reason_of(message: str, status: int | None) -> str:
@@ -138,6 +152,11 @@ def reason_of(message: str, status: int | None) -> str:
         if words in message:
             return reason
     return "unauthorized" if status == 401 else "rejected"
+
+
+#: the share of a call's deadline kept for returning its outcome (see ``ClobApi.call``)
+RETURN_MARGIN = 0.05
+RETURN_MARGIN_MAX_S = 0.05
 
 
 class ClobApi:
@@ -176,10 +195,16 @@ class ClobApi:
 
     # ------------------------------------------------------------------ deadline
     def call(self, kind: str, fn: Callable[..., T], *args, deadline_s: float) -> T:
-        """``fn(*args)`` in a worker, abandoned at ``deadline_s`` (a ``VenueTimeout``)."""
+        """``fn(*args)`` in a worker, abandoned at ``deadline_s`` (a ``VenueTimeout``).
+
+        The wait ends ``RETURN_MARGIN`` (5 %, at most 50 ms) early: waking this thread
+        and handing the timeout back takes a few milliseconds on a busy machine, and
+        the caller's deadline is when it must have its answer, not when we start
+        giving up."""
         future = self._pool.submit(_in_worker, fn, *args)
+        wait = deadline_s - min(RETURN_MARGIN * deadline_s, RETURN_MARGIN_MAX_S)
         try:
-            return future.result(timeout=max(deadline_s, 0.001))
+            return future.result(timeout=max(wait, 0.001))
         except FutureTimeout:
             raise VenueTimeout(f"{kind}: no answer within {deadline_s:g} s", call=kind) from None
         except (PolyApiException, httpx.HTTPError) as exc:
@@ -250,4 +275,16 @@ class ClobApi:
                          deadline_s=deadline_s)  # fmt: skip
 
     def heartbeat(self, beat_id: str, *, deadline_s: float) -> dict:
-        return self.call("heartbeat", self.client.post_heartbeat, beat_id, deadline_s=deadline_s)
+        """One beat of the dead-man switch (reference §4.8): the answer carries the id the
+        next beat must send. A beat with a stale id is refused 400 with the id the venue
+        expects: raised as ``HeartbeatRejected`` carrying it."""
+        try:
+            return self.call("heartbeat", self.client.post_heartbeat, beat_id,
+                             deadline_s=deadline_s)  # fmt: skip
+        except VenueRejected as exc:
+            body = getattr(exc.__cause__, "error_msg", None)
+            expected = body.get("heartbeat_id") if isinstance(body, dict) else None
+            if not expected:
+                raise
+            raise HeartbeatRejected(str(exc), expected_id=str(expected),
+                                    status=exc.status) from exc  # fmt: skip

@@ -174,6 +174,11 @@ class TolerantParser(Generic[_E]):
         self.notes[note.reason] += 1
         self.noted.append(note)
         count = self.notes[note.reason]
+        if note.reason in DOCUMENTED_NOTES:  # the venue's documented form: said once
+            if count == 1:
+                self._log.info("%s messages carry %s (as documented): %s", self._channel,
+                               note.reason, note.detail)  # fmt: skip
+            return
         if self._should_log(count):
             self._log.warning(
                 "%s message repaired: %s #%d%s: %s; raw=%s",
@@ -184,6 +189,11 @@ class TolerantParser(Generic[_E]):
                 note.detail,
                 _short(note.raw),
             )
+
+
+#: notes of a form the venue documents (user-channel times in seconds): counted, and
+#: logged once at INFO instead of as a repair at WARNING
+DOCUMENTED_NOTES = frozenset({"timestamp_in_seconds"})
 
 
 def _short(raw: object) -> str:

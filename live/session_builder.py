@@ -24,6 +24,7 @@ import numpy as np
 
 from live.chain_balance import ChainBalance, CrossCheckedBalance
 from live.clob_api import ClobApi
+from live.heartbeat import start_heartbeat
 from live.live_venue import ApiBalance, LiveVenue
 from live.market_feed import MarketChannel
 from live.secrets import LiveSecrets, load_secrets
@@ -80,9 +81,11 @@ def select_markets(rows: Sequence[dict], wanted: Sequence[str]) -> list[MarketIn
 
 def build_live(config: BacktestConfig, *, duration_s: float | None = None,
                secrets: LiveSecrets | None = None, channel_options: dict | None = None,
-               user_options: dict | None = None) -> SessionParts:  # fmt: skip
+               user_options: dict | None = None,
+               heartbeat_options: dict | None = None) -> SessionParts:  # fmt: skip
     """The live parts. ``duration_s``: stop after that long (None: until stopped).
-    ``channel_options``/``user_options``: ``MarketChannel``/``UserChannel`` keywords."""
+    ``channel_options``/``user_options``/``heartbeat_options``: ``MarketChannel``/
+    ``UserChannel``/``VenueHeartbeat`` keywords."""
     v = config.venue
     secrets = secrets or load_secrets()
     api = ClobApi(v.host, v.chain_id, secrets.private_key, creds=secrets.api_creds,
@@ -105,15 +108,21 @@ def build_live(config: BacktestConfig, *, duration_s: float | None = None,
     ticks = np.array([m.tick_size for m in markets for _ in (0, 1)])
     grid = _GRID_FINE if ticks.min() < 0.001 - 1e-12 else 1_000
     books = LocalBooks(assets, ticks, grid)
-    market_channel = MarketChannel(v.ws_url.rstrip("/") + "/market", **(channel_options or {}))
+    market_options = {"ping_interval_s": v.ws_ping_s, "pong_timeout_s": v.ws_pong_timeout_s,
+                      "silence_s": v.ws_silence_s, **(channel_options or {})}  # fmt: skip
+    market_channel = MarketChannel(v.ws_url.rstrip("/") + "/market", **market_options)
     feed = QueueFeed(clock, books, on_subscribe=market_channel.subscribe)
-    user_channel = UserChannel(v.ws_url.rstrip("/") + "/user", venue, **(user_options or {}))
+    user_channel = UserChannel(v.ws_url.rstrip("/") + "/user", venue,
+                               **{"poll_s": v.user_poll_s, **(user_options or {})})  # fmt: skip
     market_channel.start(feed)
     user_channel.start(feed)
+    # the venue's dead-man switch: beats that lapse put every open order in doubt
+    heartbeat = start_heartbeat(api, feed, v.heartbeat_s, **(heartbeat_options or {}))
 
     journal = SqliteJournal(v.journal_path)
 
     def close() -> None:
+        heartbeat.stop()
         user_channel.stop()
         market_channel.stop()
         feed.close()
@@ -125,8 +134,10 @@ def build_live(config: BacktestConfig, *, duration_s: float | None = None,
         clock=clock, feed=feed, venue=venue, end_ns=end_ns,
         summary=lambda: {"Venue": v.host, "Markets": len(markets),
                          "Market channel": _stats_line(market_channel.stats),
-                         "User channel": _stats_line(user_channel.stats)},
+                         "User channel": _stats_line(user_channel.stats),
+                         "Venue heartbeats": _beats_line(heartbeat)},
         extras={"api": api, "market_channel": market_channel, "user_channel": user_channel,
+                "heartbeat": heartbeat,
                 "started_wall": time.time()},
         close=close,
         journal=journal,
@@ -142,6 +153,11 @@ def _all_markets(api: ClobApi) -> list[dict]:
         rows.extend(page.get("data") or [])
         cursor = page.get("next_cursor") or "LTE="
     return rows
+
+
+def _beats_line(heartbeat) -> str:
+    st = heartbeat.stats
+    return f"{st.ok}/{st.sent} ok, {st.lapses} lapses"
 
 
 def _stats_line(stats: object) -> str:

@@ -54,6 +54,10 @@ class LatencyConfig:
             raise ConfigError("market_data_extra_ms", "must be >= 0")
 
 
+#: the longest heartbeat interval allowed: the venue's dead-man switch fires at 10 s
+HEARTBEAT_MAX_S = 8.0
+
+
 @dataclass(frozen=True)
 class VenueConfig:
     """The ``[venue]`` table, tagged by ``kind``: ``sim`` (the simulated CLOB; the keys
@@ -72,6 +76,11 @@ class VenueConfig:
     funder: str = ""  # the wallet holding the funds ("" = the signer, type 0)
     http_timeout_s: float = 5.0
     journal_path: str = "live-journal.sqlite"  # durable: orders are journaled before sending
+    ws_ping_s: float = 10.0  # PING the market channel this often
+    ws_pong_timeout_s: float = 5.0  # no PONG within this long: the connection is dead
+    ws_silence_s: float = 60.0  # no data within this long: dead too (a PONG is not data)
+    user_poll_s: float = 5.0  # the user channel's REST reconcile poll
+    heartbeat_s: float = 5.0  # venue heartbeats (its dead-man switch cancels all after 10 s)
 
     def __post_init__(self) -> None:
         if self.kind not in VENUE_KINDS:
@@ -86,7 +95,8 @@ class VenueConfig:
 
     _SIM_KEYS = ("queue_model", "queue_power", "latency")
     _LIVE_KEYS = ("host", "ws_url", "rpc_url", "chain_id", "signature_type", "funder",
-                  "http_timeout_s", "journal_path")  # fmt: skip
+                  "http_timeout_s", "journal_path", "ws_ping_s", "ws_pong_timeout_s",
+                  "ws_silence_s", "user_poll_s", "heartbeat_s")  # fmt: skip
 
     def _check_tagged(self) -> None:
         """A key of the other kind is a mistake (e.g. a latency model on the live venue)."""
@@ -113,8 +123,15 @@ class VenueConfig:
                                         "(proxy, Safe or deposit wallet) address")  # fmt: skip
         if self.funder and not (self.funder.startswith("0x") and len(self.funder) == 42):
             raise ConfigError("funder", f"must be a 0x address, got {self.funder!r}")
-        if not self.http_timeout_s > 0:
-            raise ConfigError("http_timeout_s", "must be > 0")
+        for key in ("http_timeout_s", "ws_ping_s", "ws_pong_timeout_s", "ws_silence_s",
+                    "user_poll_s"):  # fmt: skip
+            if not 0 < getattr(self, key) < float("inf"):
+                raise ConfigError(key, f"must be a positive number of seconds, got "
+                                       f"{getattr(self, key)!r}")  # fmt: skip
+        if not 0 < self.heartbeat_s <= HEARTBEAT_MAX_S:
+            raise ConfigError("heartbeat_s", f"must be in (0, {HEARTBEAT_MAX_S:g}]: the venue "
+                                             "cancels every order 10 s after the last beat, "
+                                             f"got {self.heartbeat_s!r}")  # fmt: skip
 
 
 @dataclass(frozen=True)

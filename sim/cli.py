@@ -253,7 +253,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from sim.report import render_table
 
     out = Path(args.out)
-    report = validate(args.config, out, workers=args.workers, progress=not args.quiet)
+    report = validate(args.config, out, workers=args.workers, progress=not args.quiet,
+                      live_mock=True if args.live_mock else None)  # fmt: skip
     console = _console()
     console.print(render_table(report))
     console.print(verdict_line(report))
@@ -365,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_workers, default=None,
                    help="parallel runs: 0 = one per core, 1 = serial (default: the config's "
                         "[validation] workers, itself 0 by default)")  # fmt: skip
+    p.add_argument("--live-mock", action="store_true",
+                   help="also run the live-mock target: the scenarios through the live "
+                        "adapter (LiveVenue, both WebSocket channels) against a loopback "
+                        "Polymarket on 127.0.0.1 ([validation.live_mock] sets its length and "
+                        "speed; `enabled = true` there does the same as this flag)")  # fmt: skip
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(

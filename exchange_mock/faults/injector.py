@@ -467,6 +467,10 @@ class FaultInjector:
             w = st.window_at(now_ns)
             if w is not None:
                 kind = st.spec.kind
+                end = "end of run" if w[1] >= _END // 2 else f"{(w[1] - w[0]) / NS:g} s"
+                what = "disconnected" if kind == "ws_drop" else "no PONG" if kind == "ws_no_pong" \
+                    else "silent"  # fmt: skip
+                self._record_window(st, w, "feed", f"{what} ({end})")  # once per window
                 drop = kind == "ws_drop"
                 code = (st.spec.close_code or 1006) if drop else None
                 return FeedFault(w[0], w[1], drop, code,

@@ -37,7 +37,8 @@ from sim.venue import VenueError
 NS = 1_000_000_000
 MAX_POST_BATCH = 15  # POST /orders (reference §3)
 MAX_CANCEL_BATCH = 1000  # DELETE /orders since 2026-06-15
-#: data-time seconds from a match to MINED (the hash appears) and to CONFIRMED
+#: seconds from a match to MINED (the hash appears) and to CONFIRMED: wall seconds, as
+#: the chain takes them, whatever the replay's speed (``_age_s``)
 MINE_AFTER_S = 2.0
 CONFIRM_AFTER_S = 6.0
 #: a trade that fails settlement (fault ``trade_fail``): MATCHED, RETRYING, then FAILED
@@ -101,6 +102,7 @@ class OrdersDesk:
         self._heartbeat: dict[str, tuple[str, int]] = {}  # api key -> (expected id, data ns)
         self._fail_request = False  # fault trade_fail: this request's trades will fail
         self._failing: dict[str, bool] = {}  # trade id -> reversed yet
+        self._failing_orders: set[str] = set()  # orders hit by trade_fail: all their trades
         #: told of each FOK/FAK killed unfilled: (its order JSON, the venue's message)
         self.on_killed: Callable[[dict, str], None] | None = None
         #: told of each order that reached the book (the user channel's PLACEMENT)
@@ -162,7 +164,8 @@ class OrdersDesk:
         return self._post(bodies, creds, batch=True)
 
     def fail_trades_of_this_request(self) -> None:
-        """Fault ``trade_fail``: the trades the request about to run makes will fail."""
+        """Fault ``trade_fail``: every trade of the orders this request places will fail
+        (those matched now and those matched later, as maker or taker)."""
         self._fail_request = True
 
     def _post(self, bodies: list, creds: ApiCreds, batch: bool = False) -> list[dict]:
@@ -230,8 +233,9 @@ class OrdersDesk:
             so, creds.api_key, self._wire_s(self.ex.clock.now_ns()), market
         )
         self.collect_trades()
-        if self._fail_request:
+        if self._fail_request:  # its trades fail: those made now and those the order's
             self._failing.update(dict.fromkeys(self._orders[so.order_id].trades, False))
+            self._failing_orders.add(so.order_id)  # arrival (entry latency) makes later
         if self.on_placed is not None:
             self.on_placed(so.order_id)
         trades = self._orders[so.order_id].trades
@@ -272,16 +276,22 @@ class OrdersDesk:
             trade = _Trade(fill, order.owner, order.signed.maker, fill.ts_ns, tx)
             self._trades[tid] = trade
             order.trades.append(tid)
+            if fill.client_order_id in self._failing_orders:  # a trade_fail hit it
+                self._failing.setdefault(tid, False)
             new.append(trade)
         self._seen_fills = len(fills)
         return new
 
+    def _age_s(self, trade: _Trade) -> float:
+        """Wall seconds since ``trade`` matched: settlement is the chain's, in real time,
+        however fast the recording replays (as the heartbeat's dead-man switch)."""
+        return (self.ex.clock.now_ns() - trade.matched_ns) / NS / self.ex.time.speed
+
     def settle_failures(self) -> None:
         """Reverse, once, each failing trade whose settlement has now FAILED."""
-        now = self.ex.clock.now_ns()
         for tid, reversed_ in self._failing.items():
             t = self._trades.get(tid)
-            if reversed_ or t is None or now - t.matched_ns < FAIL_AFTER_S * NS:
+            if reversed_ or t is None or self._age_s(t) < FAIL_AFTER_S:
                 continue
             f = t.fill
             self.ex.venue.clob.reverse_fill(f.asset_id, int(f.side), f.price,
@@ -289,14 +299,14 @@ class OrdersDesk:
             self._failing[tid] = True
 
     def trade_status(self, trade: _Trade, tid: str = "") -> str:
-        age = self.ex.clock.now_ns() - trade.matched_ns
+        age = self._age_s(trade)
         if tid in self._failing:
-            if age >= FAIL_AFTER_S * NS:
+            if age >= FAIL_AFTER_S:
                 return "FAILED"
-            return "RETRYING" if age >= RETRY_AFTER_S * NS else "MATCHED"
-        if age >= CONFIRM_AFTER_S * NS:
+            return "RETRYING" if age >= RETRY_AFTER_S else "MATCHED"
+        if age >= CONFIRM_AFTER_S:
             return "CONFIRMED"
-        if age >= MINE_AFTER_S * NS:
+        if age >= MINE_AFTER_S:
             return "MINED"
         return "MATCHED"
 

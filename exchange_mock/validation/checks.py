@@ -23,8 +23,9 @@ Every check is shown able to fail by a test that turns its mechanism off
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from exchange_mock.validation.runner import RunOutcome
 from exchange_mock.validation.scenarios import BY_NAME
@@ -76,6 +77,10 @@ TITLES = {
         "the injected silence detected; no new risk until data flows",
     ),
     "exchange_modes": ("Exchange cancel-only mode", "places refused, cancels work, 0 doubled"),
+    "trade_failures": (
+        "Trades failing after the match",
+        "every fill whose trade failed on chain was reversed; positions = venue",
+    ),
     "breaker_daily_loss": ("Breaker: daily loss", "trips at its threshold; no new risk after"),
     "breaker_consecutive_losses": (
         "Breaker: consecutive losses",
@@ -145,11 +150,14 @@ def _inside(t: int, windows: list[dict], grace_ns: int) -> bool:
 def _in_windows(ev: Evidence, kinds: tuple[str, ...], times: Callable[[RunOutcome], list[int]],
                 grace_s: Callable[[RunOutcome], float]) -> tuple[int, int]:  # fmt: skip
     """(injected windows of ``kinds``, detections inside one): a detection (a time from
-    ``times``) counts only inside an injected window, plus the run's ``grace_s``."""
+    ``times``) counts only inside an injected window, plus the run's ``grace_s`` and its
+    ``clock_slack_s`` (0 in a backtest, one clock; a live-mock run maps the venue's
+    replay time onto the wall clock, and an answer reaches the executor after the
+    venue decided it)."""
     injected = hits = 0
     for r in ev.runs:
         windows = [i for i in r.metrics["injections"] if i["kind"] in kinds]
-        grace = round(grace_s(r) * NS)
+        grace = round((grace_s(r) + r.metrics.get("clock_slack_s", 0.0)) * NS)
         injected += len(windows)
         hits += sum(1 for t in times(r) if _inside(t, windows, grace))
     return injected, hits
@@ -326,7 +334,8 @@ def check_kill_switch(ev: Evidence) -> tuple[bool, dict]:
 
 
 def check_ws_reconnect(ev: Evidence) -> tuple[bool, dict]:
-    inj, seen = _in_windows(ev, ("ws_drop",), _feed_downs(None), lambda r: 5.0)
+    # a drop, or a connection that stopped answering PING (the live channel's verdict)
+    inj, seen = _in_windows(ev, ("ws_drop", "ws_no_pong"), _feed_downs(None), lambda r: 5.0)
     risky = _sum(ev.runs, "risk_orders_while_feed_down")
     return _result(inj > 0 and seen > 0 and risky == 0,
                    {"injected": inj, "injected_disconnects_seen": seen,
@@ -363,6 +372,18 @@ def check_modes(ev: Evidence) -> tuple[bool, dict]:
         {"injected": inj, "places_refused_in_window": refused, "place_retries_caused": retried,
          "doubled_orders": doubled}, why,
     )  # fmt: skip
+
+
+def check_trade_failures(ev: Evidence) -> tuple[bool, dict]:
+    runs = ev.runs
+    inj = len(_injections(runs, "trade_fail"))
+    reversed_ = int(ev.caused(lambda r: r.metrics["alerts"].get("fill_reversed", 0)))
+    gap = max(r.metrics["position_gap_shares"] for r in runs)
+    why = ("no trade was made to fail" if inj == 0 else
+           "no failed trade's fill was reversed" if reversed_ == 0 else "")  # fmt: skip
+    return _result(inj > 0 and reversed_ > 0 and gap <= EPS_SHARES,
+                   {"injected": inj, "fills_reversed": reversed_,
+                    "max_position_gap_shares": gap}, why)  # fmt: skip
 
 
 _BREAKER_SETTING = {
@@ -420,6 +441,7 @@ CHECKS: dict[str, Callable[[Evidence], tuple[bool, dict]]] = {
     "websocket_reconnect": check_ws_reconnect,
     "websocket_heartbeat": check_ws_silent,
     "exchange_modes": check_modes,
+    "trade_failures": check_trade_failures,
     "breaker_daily_loss": _breaker("daily_loss"),
     "breaker_consecutive_losses": _breaker("consecutive_losses"),
     "breaker_min_bankroll": _breaker("min_bankroll"),
@@ -431,14 +453,19 @@ CHECKS: dict[str, Callable[[Evidence], tuple[bool, dict]]] = {
 GLOBAL = ("positions_reconcile", "alerting", "strategy_errors")
 
 
-def evaluate(outcomes: list[RunOutcome], raw_config: dict) -> list[dict]:
+def evaluate(outcomes: list[RunOutcome], raw_config: dict, *,
+             scenarios: Mapping[str, Any] | None = None,
+             baseline_name: str = "baseline") -> list[dict]:  # fmt: skip
     """Every scenario's checks. A scenario with a run that failed (not the strategy:
-    the run itself) fails its checks with the failure as evidence."""
+    the run itself) fails its checks with the failure as evidence. ``scenarios``: the
+    runs' scenarios by name (default the backtest's), each with ``checks`` and
+    ``injects``; ``baseline_name``: the fault-free scenario (each run's twin)."""
+    lookup = BY_NAME if scenarios is None else scenarios
     done = [o for o in outcomes if o.failure is None]
-    baseline = {o.seed: o for o in done if o.scenario == "baseline"}
+    baseline = {o.seed: o for o in done if o.scenario == baseline_name}
     out = []
     for scenario in dict.fromkeys(o.scenario for o in outcomes):
-        sc = BY_NAME[scenario]
+        sc = lookup[scenario]
         failed = [o.failure for o in outcomes if o.scenario == scenario and o.failure]
         for name in sc.checks:
             runs = done if name in GLOBAL else [o for o in done if o.scenario == scenario]

@@ -124,14 +124,27 @@ def _kill_switch_action(at_s: float, drill: list[int]):
     return install
 
 
-def _metrics(bt: Backtest, res, cfg: BacktestConfig, injector, wall: float) -> dict:
+def _metrics(
+    bt: Backtest, res, cfg: BacktestConfig, injector, wall: float, *,
+    venue_ns: Callable[[int], int] | None = None, by_venue_id: bool = False,
+) -> dict:  # fmt: skip
+    """The run's evidence. ``bt`` needs ``executor`` and ``venue`` (the venue's own books:
+    ``order_states``, ``positions``, ``markets``). ``venue_ns`` maps the venue's times
+    (order arrival, injections) onto the executor's clock (a live run: the replay's data
+    time onto the wall clock); ``by_venue_id``: the venue names orders by their venue id
+    (the live venue's order hash), not by the executor's client id."""
     ex, venue = bt.executor, bt.venue
     tr = ex.tracker
     s = res.summary
-    # orders that reached the venue, by its own books
+    to_ours = venue_ns or (lambda t: t)
+    # orders that reached the venue, by its own books (their times on our clock)
     venue_orders = venue.order_states()
+    if venue_ns is not None:
+        venue_orders = [dataclasses.replace(o, created_ns=venue_ns(o.created_ns))
+                        for o in venue_orders]  # fmt: skip
     sent = {o.client_order_id for o in venue_orders}
-    ours = set(tr.orders)
+    ours = ({o.venue_order_id for o in tr.orders.values() if o.venue_order_id} if by_venue_id
+            else set(tr.orders))  # fmt: skip
     venue_pos = venue.positions()
     assets = set(venue_pos) | {a for a, v in tr.positions.items() if abs(v) > 1e-9}
     pos_gap = max((abs(tr.positions.get(a, 0.0) - venue_pos.get(a, 0.0)) for a in assets),
@@ -187,7 +200,13 @@ def _metrics(bt: Backtest, res, cfg: BacktestConfig, injector, wall: float) -> d
         "venue_refusal_reasons": venue_refusals,
         "refusal_events": timed,
         "injections": [
-            {"id": i.id, "kind": i.kind, "call": i.call, "ts_ns": i.ts_ns, "end_ns": i.end_ns}
+            {
+                "id": i.id,
+                "kind": i.kind,
+                "call": i.call,
+                "ts_ns": to_ours(i.ts_ns),
+                "end_ns": to_ours(i.end_ns),
+            }
             for i in (injector.injections if injector is not None else [])
         ],
         "feed_events": [(int(t), bool(c), r) for t, c, r in ex.feed_events],

@@ -16,6 +16,7 @@ import pandas as pd
 from exchange_mock.validation.acceptance import AcceptanceConfig, judge_performance
 from exchange_mock.validation.audit import AuditBounds, audit_settings
 from exchange_mock.validation.checks import evaluate
+from exchange_mock.validation.live_scenarios import LIVE_SCENARIOS, LiveMockConfig
 from exchange_mock.validation.runner import RunOutcome, day_range, run_matrix
 from exchange_mock.validation.scenarios import BY_NAME, SCENARIOS
 from sim.backtest_config import BacktestConfig
@@ -39,6 +40,9 @@ class ValidationConfig:
     acceptance: AcceptanceConfig = field(default_factory=AcceptanceConfig)
     #: the bounds the settings audit holds each safety setting to
     bounds: AuditBounds = field(default_factory=AuditBounds)
+    #: the ``live-mock`` target: the scenarios through the live adapter against the
+    #: loopback server (``exchange_mock/validation/live_scenarios.py``)
+    live_mock: LiveMockConfig = field(default_factory=LiveMockConfig)
 
     def __post_init__(self) -> None:
         if not 1 <= self.days <= 366:
@@ -69,14 +73,19 @@ def load(path: str | Path) -> tuple[BacktestConfig, ValidationConfig, Path, dict
 
 def validate(
     config_path: str | Path, out_dir: str | Path, *, workers: int | None = None,
-    progress: bool = False,
+    progress: bool = False, live_mock: bool | None = None,
 ) -> dict:  # fmt: skip
     """Run everything and write report.md/html/json to ``out_dir``; returns the report.
 
     The verdict is GO only when both halves pass: *safety* (every check, and every line
     of the settings audit) and *performance* (the acceptance criteria on the fault-free
     runs). A strategy that raised, or a run that failed, makes it NO-GO and is listed in
-    ``report["run_failures"]``; the report is written all the same."""
+    ``report["run_failures"]``; the report is written all the same.
+
+    ``live_mock`` (default: ``[validation.live_mock] enabled``) adds the ``live-mock``
+    target: the scenarios again through the live adapter against the loopback server;
+    its checks stand beside the backtest's (scenario ``live-mock/<name>``) and count
+    for the verdict."""
     from sim.config_hash import trading_config_hash
     from sim.report import write_report
 
@@ -90,11 +99,27 @@ def validate(
     scenarios.insert(0, "baseline")
     n_workers = workers if workers is not None else vcfg.workers
     seeds = list(vcfg.seeds)
-    with _progress(progress, len(scenarios) * len(seeds)) as on_done:
+    live = _live_plan(vcfg, scenarios) if (vcfg.live_mock.enabled if live_mock is None
+                                             else live_mock) else None  # fmt: skip
+    total = len(scenarios) * len(seeds) + (len(live[0]) * len(live[1]) if live else 0)
+    with _progress(progress, total) as on_done:
         outcomes = run_matrix(cfg, str(base_dir), scenarios, seeds, n_workers, on_done)
-    checks = evaluate(outcomes, raw)
+        checks = evaluate(outcomes, raw)
+        if live is not None:
+            from exchange_mock.validation.live_mock import PREFIX, run_live_matrix
+
+            live_out = run_live_matrix(cfg, str(base_dir), live[0], live[1], vcfg.live_mock,
+                                       on_done)  # fmt: skip
+            by_name = {PREFIX + sc.name: sc for sc in LIVE_SCENARIOS}
+            checks += evaluate(live_out, raw, scenarios=by_name,
+                               baseline_name=PREFIX + "baseline")  # fmt: skip
+            outcomes += live_out
     audit = audit_settings(cfg, vcfg.bounds)
     report = _report(cfg, vcfg, outcomes, checks, audit, time.perf_counter() - t0)
+    if live is not None:
+        report["live_mock"] = {"scenarios": live[0], "seeds": live[1],
+                               "speed": vcfg.live_mock.speed,
+                               "seconds": vcfg.live_mock.seconds}  # fmt: skip
     report["config_hash"] = trading_config_hash(cfg, base_dir)  # what `clobsim live` checks
     artifacts = _artifacts(outcomes, vcfg.seeds[0])
     artifacts["all_fills"] = [o.artifacts["fills"] for o in outcomes if "fills" in o.artifacts]
@@ -103,6 +128,19 @@ def validate(
     _save_runs(outcomes, out / "runs")
     write_report(report, artifacts, out)
     return report
+
+
+def _live_plan(vcfg: ValidationConfig, scenarios: list[str]) -> tuple[list[str], list[int]]:
+    """The live-mock scenarios and seeds: its own selection, else every live scenario
+    judged as one of the backtest scenarios selected; the first seed unless it names its
+    own."""
+    chosen = list(vcfg.live_mock.scenarios) or [
+        sc.name for sc in LIVE_SCENARIOS if sc.judged_as in scenarios
+    ]
+    if "baseline" in chosen:
+        chosen.remove("baseline")
+    seeds = list(vcfg.live_mock.seeds) or [vcfg.seeds[0]]
+    return ["baseline", *chosen], seeds
 
 
 @contextlib.contextmanager
@@ -169,7 +207,8 @@ def _report(cfg, vcfg, outcomes: list[RunOutcome], checks: list[dict], audit: li
     failures = _failures(outcomes)
     verdict = "GO" if safety_ok and perf["verdict"] == "PASS" and not failures else "NO-GO"
     why = one_line_why(checks, audit_failed, perf, failures)
-    slips = slippage_percentiles(taker_slippage([o.artifacts["fills"] for o in done]))
+    slips = slippage_percentiles(taker_slippage([o.artifacts["fills"] for o in done
+                                                 if "/" not in o.scenario]))  # fmt: skip
     b = base[0].metrics if base else {}
     return {
         "verdict": verdict,
