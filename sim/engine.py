@@ -254,7 +254,9 @@ class Engine:
             self.executor.on_feed_state(ev.connected, ev.reason)
             log.info("feed %s: %s", "connected" if ev.connected else "disconnected", ev.reason)
         elif isinstance(ev, TickSizeChange):
-            # the feed's book views already carry the new tick; counted for the report
+            # the feed's book views already carry the new tick; the executor (and a venue
+            # that signs orders) take it too; counted for the report
+            self.executor.on_tick_size(ev)
             self.stats.count("tick_size_change")
         elif isinstance(ev, BestBidAsk):
             self._check_top(ev)

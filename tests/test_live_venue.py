@@ -14,6 +14,7 @@ from exchange_mock.faults import FaultSpec
 from live.clob_api import ClobApi
 from live.live_venue import LiveVenue
 from sim.clock import WallClock
+from sim.events import TickSizeChange
 from sim.executor import Executor, ExecutorConfig
 from sim.types import OrderRequest, OrderStatus, OrderType, Side
 from sim.venue import VenueRateLimited, VenueRejected, VenueTimeout, VenueUnavailable
@@ -127,3 +128,31 @@ def test_an_order_the_client_will_not_sign_is_a_clear_refusal(data: Path, tmp_pa
         ex = Executor(v, WallClock(), cash_usdc=10_000.0, config=cfg, markets=[M])
         ack = ex.buy(YES, 0.45, 10.0, order_type=OrderType.GTD, expire_ns=1)
         assert not ack.accepted  # refused with a reason, never raised into the strategy
+
+
+def test_a_tick_size_change_on_the_feed_reaches_the_checks_and_the_signer(
+    data: Path, tmp_path: Path
+) -> None:
+    with running_server(data) as run:
+        v = venue(run)
+        cfg = ExecutorConfig(kill_switch_path=str(tmp_path / "KILL"))
+        ex = Executor(v, WallClock(), cash_usdc=10_000.0, config=cfg, markets=[M])
+        assert ex.buy(YES, 0.45, 10.0).accepted
+        ex.on_tick_size(TickSizeChange(0, 0, YES, M.condition_id, 0.01, 0.1))
+        assert [m.tick_size for m in v.markets()] == [0.1]  # the signer's tick
+        off_tick = ex.buy(YES, 0.45, 10.0)
+        assert not off_tick.accepted and off_tick.reason == "invalid_tick"
+        assert ex.buy(YES, 0.4, 10.0).accepted
+        assert run.server.exchange.venue.calls.get("place", 0) == 2  # the off-tick one never
+
+
+def test_an_off_tick_price_is_refused_before_the_client_rounds_it(
+    data: Path, tmp_path: Path
+) -> None:
+    with running_server(data) as run:
+        v = venue(run)
+        cfg = ExecutorConfig(kill_switch_path=str(tmp_path / "KILL"))
+        ex = Executor(v, WallClock(), cash_usdc=10_000.0, config=cfg, markets=[M])
+        ack = ex.buy(YES, 0.455, 10.0)  # the client would sign it as 0.46 without a word
+        assert not ack.accepted and ack.reason == "invalid_tick"
+        assert run.server.exchange.venue.calls.get("place", 0) == 0

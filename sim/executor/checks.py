@@ -72,6 +72,12 @@ class PreTradeChecks:
             reason = state.reason or "reducing_only"
             return reason, f"only position-reducing orders: {state.reason}", req
         req = self.bound_slippage(req, market, expected)  # limits judge the price sent
+        tick = self._tick(req.asset_id, market)
+        if not on_tick(req.price, tick):
+            # the venue refuses it; py-clob-client-v2 would silently round it to the tick
+            # when signing (another price than the strategy asked for): never sent
+            return "invalid_tick", (f"price {req.price:g} is not a multiple of the tick "
+                                    f"{tick:g}"), req  # fmt: skip
         lim = self._limits
         notional = req.price * req.size_shares
         if lim.max_order_shares and req.size_shares > lim.max_order_shares:
@@ -201,6 +207,12 @@ class PreTradeChecks:
         if req.size_shares > free + EPS_SHARES:
             return "insufficient_position", f"sell {req.size_shares} > {max(free, 0):.4f} held"
         return "", ""
+
+
+def on_tick(price: float, tick: float) -> bool:
+    """``price`` is a whole number of ``tick`` (to float noise)."""
+    steps = price / tick
+    return abs(steps - round(steps)) < 1e-6
 
 
 def _with_price(req: OrderRequest, price: float) -> OrderRequest:

@@ -31,11 +31,12 @@ wires the parts above together and holds no safety logic of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 
 from sim.clock import Clock, Timer
-from sim.events import FillEvent, FillReversed, MarketResolved, OrderUpdate
+from sim.events import FillEvent, FillReversed, MarketResolved, OrderUpdate, TickSizeChange
 from sim.executor.alerts import Alarm, Alerter, FanOutAlerter, LogAlerter, MemoryAlerter
 from sim.executor.balance import BalanceCache
 from sim.executor.calls import VenueCaller
@@ -398,6 +399,21 @@ class Executor:
         if self.lost or self.tracker.has_open:
             self.install_timer()
         return [o for o in doubted if (o.status, o.filled_shares) != before[o.client_order_id]]
+
+    def on_tick_size(self, event: TickSizeChange) -> None:
+        """A market's tick changed (the feed said so): orders are checked, and by a venue
+        that signs them (``update_market``: the live venue) signed, with the new tick,
+        not the one cached at start."""
+        market = self._markets.get(event.asset_id)
+        if market is None or market.tick_size == event.new_tick_size:
+            return
+        new = dataclasses.replace(market, tick_size=event.new_tick_size)
+        self._markets[new.yes_token_id] = self._markets[new.no_token_id] = new
+        update = getattr(self.venue, "update_market", None)
+        if update is not None:
+            update(new)
+        self._log.journal_safe("tick_size", self.clock.now_ns(), new.condition_id,
+                               {"old": market.tick_size, "new": new.tick_size})  # fmt: skip
 
     def on_resolved(self, event: MarketResolved) -> None:
         self._fills.on_resolved(event)
