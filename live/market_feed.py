@@ -83,6 +83,7 @@ import websocket
 
 from live.backoff import Backoff
 from live.market_messages import MarketFrameParser, is_keepalive
+from live.recorder import FrameRecorder
 from live.ws_support import abort, check_positive_seconds, close_info, describe
 from sim.books import LocalBooks
 from sim.clock import Clock
@@ -213,6 +214,7 @@ class MarketChannel:
         custom_feature_enabled: bool = True,
         parser: MarketFrameParser | None = None,
         name: str = "market-channel",
+        recorder: FrameRecorder | None = None,
     ) -> None:
         for key, value in (("ping_interval_s", ping_interval_s),
                            ("pong_timeout_s", pong_timeout_s), ("silence_s", silence_s),
@@ -223,6 +225,7 @@ class MarketChannel:
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ConfigError("url", f"not a ws:// or wss:// URL: {url!r}")
         self.url = url
+        self.recorder = recorder  # raw frames and connection changes, as received
         self.ping_interval_s = ping_interval_s
         self.pong_timeout_s = pong_timeout_s
         self.silence_s = silence_s
@@ -472,6 +475,8 @@ class MarketChannel:
                 # stays bytes and the parser counts it (invalid_json), the socket lives on
                 with contextlib.suppress(UnicodeDecodeError):
                     data = data.decode("utf-8")
+            if self.recorder is not None and not is_keepalive(data):
+                self.recorder.frame(data, recv_ns)
             self._on_frame(sock, data, recv_ns)
         return None
 
@@ -564,6 +569,8 @@ class MarketChannel:
             self._backoff.reset()
             log.info("%s", reason)
         now = self._clock_ns()
+        if self.recorder is not None:
+            self.recorder.connection(connected, reason, now)
         self._put([ConnectionState(now, now, connected=connected, reason=reason)])
 
     def _down(self, kind: str, detail: str) -> None:

@@ -81,6 +81,7 @@ class VenueConfig:
     ws_silence_s: float = 60.0  # no data within this long: dead too (a PONG is not data)
     user_poll_s: float = 5.0  # the user channel's REST reconcile poll
     heartbeat_s: float = 5.0  # venue heartbeats (its dead-man switch cancels all after 10 s)
+    record_dir: str = ""  # record the market channel's raw frames here ("" = no recording)
 
     def __post_init__(self) -> None:
         if self.kind not in VENUE_KINDS:
@@ -96,7 +97,7 @@ class VenueConfig:
     _SIM_KEYS = ("queue_model", "queue_power", "latency")
     _LIVE_KEYS = ("host", "ws_url", "rpc_url", "chain_id", "signature_type", "funder",
                   "http_timeout_s", "journal_path", "ws_ping_s", "ws_pong_timeout_s",
-                  "ws_silence_s", "user_poll_s", "heartbeat_s")  # fmt: skip
+                  "ws_silence_s", "user_poll_s", "heartbeat_s", "record_dir")  # fmt: skip
 
     def _check_tagged(self) -> None:
         """A key of the other kind is a mistake (e.g. a latency model on the live venue)."""

@@ -13,6 +13,7 @@ Commands:
   clobsim serve-mock --data DIR [--markets ...] [--speed X] [--faults PLAN.toml] [--port 0]
   clobsim backtest CONFIG.toml [--out DIR]
   clobsim validate CONFIG.toml --out DIR
+  clobsim record --markets M [M ...] --out DIR
   clobsim demo
 """
 
@@ -309,6 +310,14 @@ def cmd_serve_mock(args: argparse.Namespace) -> int:
     return run(opts)
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from live.record_cmd import run_record
+
+    return run_record(args.host, args.ws_url, list(args.markets), args.out,
+                      flush_s=args.flush_s, duration_s=args.duration,
+                      discover_s=args.discover_s)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clobsim", description=__doc__.split("\n")[0], epilog=EXIT_CODES,
@@ -421,6 +430,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="environment variable holding a private key to reuse (else a new one)",
     )
     p.set_defaults(func=cmd_serve_mock)
+
+    p = sub.add_parser(
+        "record", help="record the market channel's raw frames, one capture file per UTC day",
+        description="Subscribes to the named markets (no key, no orders), writes every frame "
+                    "as received to OUT/capture/<day>.jsonl (the capture format; the day being "
+                    "written ends in .part) and the markets to OUT/markets.json; reconnects, "
+                    "and subscribes new markets matching a pattern as the venue lists them. "
+                    "`clobsim data import` turns a day into a dataset.",
+    )  # fmt: skip
+    p.add_argument("--markets", nargs="+", required=True,
+                   help="slugs, glob patterns (btc-updown-15m-*) or condition ids")  # fmt: skip
+    p.add_argument("--out", required=True, help="folder for capture/ and markets.json")
+    p.add_argument("--host", default="https://clob.polymarket.com",
+                   help="the CLOB REST URL (the market list)")  # fmt: skip
+    p.add_argument("--ws-url", default="wss://ws-subscriptions-clob.polymarket.com/ws/",
+                   help="the WebSocket base (market is appended)")  # fmt: skip
+    p.add_argument("--flush-s", type=float, default=1.0,
+                   help="push written frames to the OS this often: a crash loses at most "
+                        "this much (1)")  # fmt: skip
+    p.add_argument(
+        "--discover-s",
+        type=float,
+        default=60.0,
+        help="read the market list again this often for new markets (60)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: until SIGINT/SIGTERM)",
+    )
+    p.set_defaults(func=cmd_record)
 
     p = sub.add_parser("demo", help="generate the demo week (cached) and summarise it")
     p.add_argument("--data", default=str(DEMO_DATA), help=f"dataset folder (default {DEMO_DATA})")

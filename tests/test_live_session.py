@@ -88,3 +88,25 @@ def test_a_live_run_must_name_its_markets(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="matches no market"):
             build_session(live_config(run, tmp_path, markets=("nope-*",)), Quoter(),
                           secrets=LiveSecrets(KEY, ADDRESS))  # fmt: skip
+
+
+def test_a_live_run_records_what_its_market_channel_received(tmp_path: Path) -> None:
+    import dataclasses
+
+    from live.capture import CaptureConnection, CaptureFrame, read_capture
+
+    data = write_dataset(tmp_path / "ds", minutes=2)
+    with running_server(data, realtime_speed=5.0) as run:
+        cfg = live_config(run, tmp_path)
+        cfg = dataclasses.replace(cfg, venue=dataclasses.replace(
+            cfg.venue, record_dir=str(tmp_path / "rec")))  # fmt: skip
+        secrets = LiveSecrets(KEY, ADDRESS)
+        session = build_session(cfg, Quoter(), duration_s=2.0, secrets=secrets,
+                                channel_options=FAST)  # fmt: skip
+        assert session.run().error is None
+    (day,) = list((tmp_path / "rec" / "capture").glob("*.jsonl"))  # finished on close
+    records = list(read_capture(day))
+    assert isinstance(records[0], CaptureFrame | CaptureConnection)
+    books = [r for r in records if isinstance(r, CaptureFrame) and '"book"' in str(r.frame)]
+    assert books and (tmp_path / "rec" / "markets.json").is_file()
+    assert [r.connected for r in records if isinstance(r, CaptureConnection)][:1] == [True]

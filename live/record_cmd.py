@@ -1,0 +1,135 @@
+"""``clobsim record --markets M [M ...] --out DIR``: keep what Polymarket's market channel says.
+
+No key, no orders: the venue's public ``/markets`` names the markets (slugs, glob
+patterns or condition ids, as ``[data] markets``), ``DIR/markets.json`` keeps them in
+Gamma's shape, and a ``MarketChannel`` (reconnects, PING/PONG, the silence verdict)
+hands every frame to a ``Recorder`` (``live/recorder.py``: one capture file per UTC
+day under ``DIR/capture``). Every ``discover_s`` the market list is read again: a new
+market matching a pattern (the next 15-minute window of a series) is subscribed and
+added to ``markets.json``. SIGINT or SIGTERM (or ``--duration``) stops it cleanly:
+the day's file is finished and named.
+
+``clobsim data import DIR/capture/<day>.jsonl --markets DIR/markets.json --out DS``
+makes the Parquet dataset a backtest reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from live.market_feed import MarketChannel
+from live.recorder import Recorder, write_markets
+from live.session_builder import market_info, select_markets
+from sim.clock import WallClock
+from sim.errors import ConfigError
+from sim.types import MarketInfo
+
+log = logging.getLogger("clobsim.record")
+
+
+class _Discard:
+    """The channel's feed when only the frames are wanted: events are counted, not kept."""
+
+    def __init__(self) -> None:
+        self.clock = WallClock()
+        self.events = 0
+
+    def put(self, events) -> None:
+        self.events += len(events)
+
+
+def venue_markets(host: str, timeout_s: float = 10.0) -> list[dict]:
+    """Every row of the venue's public ``/markets``, page after page."""
+    rows: list[dict] = []
+    cursor = "MA=="
+    with httpx.Client(timeout=timeout_s) as http:
+        while cursor != "LTE=":
+            resp = http.get(f"{host.rstrip('/')}/markets", params={"next_cursor": cursor})
+            resp.raise_for_status()
+            page = resp.json()
+            rows.extend(page.get("data") or [])
+            cursor = page.get("next_cursor") or "LTE="
+    return rows
+
+
+def _find(host: str, wanted: list[str]) -> list[MarketInfo]:
+    try:
+        return select_markets(venue_markets(host), wanted)
+    except httpx.HTTPError as exc:
+        raise ConfigError("host", f"cannot read the markets of {host}: {exc}") from None
+
+
+def run_record(host: str, ws_url: str, markets: list[str], out: str | Path, *,
+               flush_s: float = 1.0, duration_s: float | None = None,
+               discover_s: float = 60.0, channel_options: dict | None = None) -> int:  # fmt: skip
+    """Record until stopped (or ``duration_s``); returns the exit code (0)."""
+    if not host.startswith(("http://", "https://")):
+        raise ConfigError("host", f"must start with http:// or https://, got {host!r}")
+    if not ws_url.startswith(("ws://", "wss://")):
+        raise ConfigError("ws_url", f"must start with ws:// or wss://, got {ws_url!r}")
+    if discover_s <= 0:
+        raise ConfigError("discover_s", f"must be > 0, got {discover_s!r}")
+    chosen = {m.condition_id: m for m in _find(host, markets)}
+    write_markets(out, list(chosen.values()))
+    recorder = Recorder(out, flush_s=flush_s)
+    assets = [t for m in chosen.values() for t in (m.yes_token_id, m.no_token_id)]
+    channel = MarketChannel(ws_url.rstrip("/") + "/market", assets, recorder=recorder,
+                            **(channel_options or {}))  # fmt: skip
+    sink = _Discard()
+    stop = threading.Event()
+    old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    end = None if duration_s is None else time.monotonic() + duration_s
+    next_discovery = time.monotonic() + discover_s
+    channel.start(sink)
+    log.warning("recording %d markets (%d assets) from %s into %s", len(chosen), len(assets),
+                ws_url, Path(out) / "capture")  # fmt: skip
+    try:
+        while not stop.is_set():
+            now = time.monotonic()
+            if end is not None and now >= end:
+                break
+            if now >= next_discovery:
+                next_discovery = now + discover_s
+                _discover(host, markets, chosen, channel, out)
+            stop.wait(min(1.0, max(0.0, (end or now + 1.0) - now)))
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        channel.stop()
+        recorder.close()
+    st = recorder.stats
+    print(f"recorded {st.frames} frames, {st.connections} connection changes, "
+          f"{st.bytes} bytes in {Path(out) / 'capture'} ({len(chosen)} markets)")  # fmt: skip
+    return 0
+
+
+def _discover(host: str, wanted: list[str], chosen: dict[str, MarketInfo],
+              channel: MarketChannel, out: str | Path) -> None:  # fmt: skip
+    """New markets matching ``wanted`` (a series' next window): subscribed and listed."""
+    try:
+        rows = venue_markets(host)
+    except httpx.HTTPError as exc:
+        log.warning("record: market discovery failed, trying again later: %s", exc)
+        return
+    new = [m for m in (market_info(r) for r in rows) if m is not None
+           and m.condition_id not in chosen and _wanted(m, wanted)]  # fmt: skip
+    if not new:
+        return
+    for m in new:
+        chosen[m.condition_id] = m
+    channel.subscribe([t for m in new for t in (m.yes_token_id, m.no_token_id)])
+    write_markets(out, list(chosen.values()))
+    log.warning("record: %d new markets subscribed: %s", len(new),
+                ", ".join(m.slug or m.condition_id for m in new))  # fmt: skip
+
+
+def _wanted(m: MarketInfo, wanted: list[str]) -> bool:
+    import fnmatch
+
+    return any(m.condition_id == w or fnmatch.fnmatchcase(m.slug, w) for w in wanted)
