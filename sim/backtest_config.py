@@ -82,6 +82,8 @@ class VenueConfig:
     user_poll_s: float = 5.0  # the user channel's REST reconcile poll
     heartbeat_s: float = 5.0  # venue heartbeats (its dead-man switch cancels all after 10 s)
     record_dir: str = ""  # record the market channel's raw frames here ("" = no recording)
+    paper_lag_ms: float = 500.0  # paper: the run goes this far behind the newest frame
+    paper_step_ms: float = 50.0  # paper: the time grid frames are taken on
 
     def __post_init__(self) -> None:
         if self.kind not in VENUE_KINDS:
@@ -97,11 +99,16 @@ class VenueConfig:
     _SIM_KEYS = ("queue_model", "queue_power", "latency")
     _LIVE_KEYS = ("host", "ws_url", "rpc_url", "chain_id", "signature_type", "funder",
                   "http_timeout_s", "journal_path", "ws_ping_s", "ws_pong_timeout_s",
-                  "ws_silence_s", "user_poll_s", "heartbeat_s", "record_dir")  # fmt: skip
+                  "ws_silence_s", "user_poll_s", "heartbeat_s", "record_dir", "paper_lag_ms",
+                  "paper_step_ms")  # fmt: skip
 
     def _check_tagged(self) -> None:
         """A key of the other kind is a mistake (e.g. a latency model on the live venue)."""
-        other = self._LIVE_KEYS if self.kind == "sim" else self._SIM_KEYS
+        # on kind = "polymarket" the simulated venue's keys are paper's fill model
+        # (checked with the mode, ``BacktestConfig``); the live keys never apply to "sim"
+        if self.kind != "sim":
+            return
+        other = self._LIVE_KEYS
         default = VenueConfig.__dataclass_fields__
         for key in other:
             f = default[key]
@@ -129,6 +136,8 @@ class VenueConfig:
             if not 0 < getattr(self, key) < float("inf"):
                 raise ConfigError(key, f"must be a positive number of seconds, got "
                                        f"{getattr(self, key)!r}")  # fmt: skip
+        if not (self.paper_lag_ms >= 0 and self.paper_step_ms > 0):
+            raise ConfigError("paper_lag_ms", "paper_lag_ms must be >= 0 and paper_step_ms > 0")
         if not 0 < self.heartbeat_s <= HEARTBEAT_MAX_S:
             raise ConfigError("heartbeat_s", f"must be in (0, {HEARTBEAT_MAX_S:g}]: the venue "
                                              "cancels every order 10 s after the last beat, "
@@ -190,6 +199,13 @@ class BacktestConfig:
             raise ConfigError("cash_usdc", f"must be > 0, got {self.cash_usdc}")
         if not self.equity_interval_s > 0:
             raise ConfigError("equity_interval_s", "must be > 0")
+        if self.venue.kind == "polymarket" and self.mode != "paper":
+            default = VenueConfig(kind="polymarket")
+            for key in VenueConfig._SIM_KEYS:
+                if getattr(self.venue, key) != getattr(default, key):
+                    raise ConfigError(f"venue.{key}", "is the simulated fills' model: a key of "
+                                      'mode = "paper" (or of [venue] kind = "sim"), not of '
+                                      f"mode = {self.mode!r} on the live venue")  # fmt: skip
 
 
 def load_backtest_config(path: str | Path) -> tuple[BacktestConfig, Path]:

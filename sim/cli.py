@@ -14,6 +14,8 @@ Commands:
   clobsim backtest CONFIG.toml [--out DIR]
   clobsim validate CONFIG.toml --out DIR
   clobsim record --markets M [M ...] --out DIR
+  clobsim paper CONFIG.toml [--duration S]
+  clobsim parity RUN_DIR --config CONFIG.toml
   clobsim demo
 """
 
@@ -310,6 +312,18 @@ def cmd_serve_mock(args: argparse.Namespace) -> int:
     return run(opts)
 
 
+def cmd_paper(args: argparse.Namespace) -> int:
+    from live.paper_cmd import run_paper
+
+    return run_paper(args.config, duration_s=args.duration)
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    from live.paper_cmd import run_parity
+
+    return run_parity(args.run_dir, args.config)
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     from live.record_cmd import run_record
 
@@ -430,6 +444,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="environment variable holding a private key to reuse (else a new one)",
     )
     p.set_defaults(func=cmd_serve_mock)
+
+    p = sub.add_parser(
+        "paper", help="paper trading: the live market feed, simulated fills, nothing sent",
+        description='Runs a mode = "paper" config: the strategy, executor and breakers on the '
+                    "live market channel ([venue] host, ws_url), our orders filled by the "
+                    "simulated matching venue ([venue.latency], queue model, [faults]), the "
+                    "feed recorded in [venue] record_dir (default paper-run) with the journal "
+                    "and the result tables. SIGINT/SIGTERM stop it; `clobsim parity` replays "
+                    "it.",
+    )  # fmt: skip
+    p.add_argument("config", help='a mode = "paper" config (see docs/config.md)')
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: until SIGINT/SIGTERM)",
+    )
+    p.set_defaults(func=cmd_paper)
+
+    p = sub.add_parser(
+        "parity", help="replay a paper run's recording as a backtest and compare, fill by fill",
+        description="Replays RUN_DIR's capture through the same strategy, executor and venue "
+                    "in simulated time and lists every order or fill that differs from what "
+                    "the paper run did (exit 0: none, 1: some; parity.json holds them).",
+    )  # fmt: skip
+    p.add_argument("run_dir", help="the paper run's folder ([venue] record_dir)")
+    p.add_argument("--config", required=True, help="the paper run's config")
+    p.set_defaults(func=cmd_parity)
 
     p = sub.add_parser(
         "record", help="record the market channel's raw frames, one capture file per UTC day",
