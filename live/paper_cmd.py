@@ -80,7 +80,7 @@ def run_paper(config_path: str | Path, *, duration_s: float | None = None) -> in
         for s, handler in old.items():
             signal.signal(s, handler)
     run_dir = run_dir_of(cfg)
-    for name in TABLES:
+    for name in (*TABLES, "equity"):
         getattr(result, name).to_parquet(run_dir / f"{name}.parquet")
     (run_dir / "summary.json").write_text(result.summary.to_json(indent=1, default_handler=str))
     print(result.summary.to_string())
