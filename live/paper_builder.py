@@ -103,7 +103,7 @@ def build_paper(config: BacktestConfig, *, duration_s: float | None = None,
     return SessionParts(
         clock=clock, feed=driver, venue=venue, end_ns=end_ns,
         summary=lambda: {"Mode": "paper", "Run dir": str(run_dir), "Frames": driver.frames,
-                         "Late rows": driver.late_rows},
+                         "Late rows": driver.late_rows, "Skewed rows": driver.skewed_rows},
         extras={"market_channel": channel, "run_dir": run_dir, "meta": meta},
         close=close, journal=journal,
     )  # fmt: skip

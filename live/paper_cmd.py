@@ -70,7 +70,13 @@ def run_paper(config_path: str | Path, *, duration_s: float | None = None) -> in
     cfg, base = _load(config_path, "paper")
     strategy = load_strategy(cfg.strategy, base)
     session = build_session(cfg, strategy, duration_s=duration_s)
-    for line in session.executor.recover():
+    ex, clob = session.executor, session.venue.clob
+
+    def restore() -> None:  # a restart: the simulated venue holds what the journal says
+        if ex.tracker.orders:
+            clob.restore_account(ex.tracker.cash_usdc, dict(ex.tracker.positions))
+
+    for line in ex.recover(prepare=restore):
         log.warning("paper start: %s", line)
     stop = threading.Event()
     old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}

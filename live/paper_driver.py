@@ -19,7 +19,8 @@ grid, never on when the machine got to them, so:
   time without waiting.
 
 A frame received more than ``lag`` after its exchange time still counts, from the
-batch it arrived in (``late_rows`` counts them).
+batch it arrived in (``late_rows`` counts them). An exchange time after the receive
+time (a skewed clock) is taken as the receive time (``skewed_rows``).
 """
 
 from __future__ import annotations
@@ -160,7 +161,8 @@ class FrameDriver(ReplayDriver):
         self._rows = RowBuilder(ds.assets)
         self._last_ex = np.full(len(ds.assets), np.iinfo(np.int64).min, dtype=np.int64)
         self.horizon_ns = venue.clock.now_ns() + self._lag_ns
-        self.late_rows = 0
+        self.late_rows = 0  # rows whose exchange time had passed when they arrived
+        self.skewed_rows = 0  # rows stamped by the exchange after we received them
         self.frames = 0
         super().__init__(ds, venue)  # type: ignore[arg-type]
 
@@ -196,6 +198,12 @@ class FrameDriver(ReplayDriver):
             return False
         cols: EventColumns = self._rows.flush()
         skip = mirrored_trades(cols)  # on the exchange times as sent, as a dataset does
+        # an exchange clock ahead of ours (skew; a replay served faster than real time)
+        # would keep rows from the venue until our clock catches up: never after receipt
+        ahead = cols.ts_exchange_ns > cols.ts_recv_ns
+        if ahead.any():
+            self.skewed_rows += int(np.count_nonzero(ahead))
+            np.minimum(cols.ts_exchange_ns, cols.ts_recv_ns, out=cols.ts_exchange_ns)
         self.late_rows += int(np.count_nonzero(cols.ts_exchange_ns < self.time_ns))
         cols, _ = clamp_exchange_time(cols, self._last_ex)
         self.clob.check_assets(cols)

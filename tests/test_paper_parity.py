@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -117,3 +118,53 @@ def test_paper_needs_a_paper_config(tmp_path: Path) -> None:
                            fills_model=False)  # fmt: skip
         with pytest.raises(ConfigError, match='needs mode = "paper"'):
             run_paper(cfg, duration_s=1.0)
+
+
+def _fills_journaled(path: Path) -> list[str]:
+    """The fills a stopped run journaled (a running one holds its journal exclusively)."""
+    import sqlite3
+
+    con = sqlite3.connect(path, timeout=5)
+    try:
+        return [r[0] for r in con.execute("SELECT key FROM records WHERE kind = 'fill'")]
+    finally:
+        con.close()
+
+
+def _frames(run_dir: Path) -> int:
+    parts = list((run_dir / "capture").glob("*.part")) if (run_dir / "capture").exists() else []
+    return sum(p.read_bytes().count(b"\n") for p in parts)
+
+
+def test_a_paper_run_killed_mid_run_resumes_from_its_journal(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    data = write_dataset(tmp_path / "ds", minutes=10)
+    run_dir = tmp_path / "run"
+    with running_server(data, realtime_speed=5.0) as run:
+        cfg = write_config(tmp_path, data, run.urls, run_dir)
+        cmd = [sys.executable, "-m", "sim.cli", "-q", "paper", str(cfg)]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60.0
+            while _frames(run_dir) < 300:  # some seconds in: the first takes have filled
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "the paper run recorded nothing"
+                time.sleep(0.1)
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        before = _fills_journaled(run_dir / "journal.sqlite")
+        assert before  # the killed run had filled something (else nothing is tested)
+        again = subprocess.run([*cmd, "--duration", "3"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=120)  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "records replayed" in again.stderr  # it resumed from the journal
+    assert "balance: venue" not in again.stderr  # the simulated venue holds what it said
+    resumed = set(pd.read_parquet(run_dir / "fills.parquet").trade_id)
+    assert set(before) <= resumed  # the fills before the kill are the run's fills still
+    kept = sorted(p.name for p in (run_dir / "capture").glob("*.jsonl"))
+    assert len(kept) == 2  # the killed run's part, kept; the restart's own file

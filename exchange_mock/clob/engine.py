@@ -367,6 +367,15 @@ class SimBook:
         self.a.acct[A_CASH] -= cash_delta
         self.a.pos[ai >> 1, ai & 1] -= pos_delta
 
+    def restore_account(self, cash_usdc: float, positions: dict[str, float]) -> None:
+        """Set the account as a journal says it was (a paper run resuming: its simulated
+        venue died with the process, the account did not). Assets not named hold 0."""
+        self.a.acct[A_CASH] = cash_usdc
+        self.a.pos[:] = 0.0
+        for asset, shares in positions.items():
+            ai = self.asset(asset)
+            self.a.pos[ai >> 1, ai & 1] = shares
+
     def position(self, asset: int | str) -> float:
         ai = self.asset(asset)
         return float(self.a.pos[ai >> 1, ai & 1])

@@ -333,14 +333,15 @@ class Executor:
         self._guard.reduce(reason)
 
     # =============================================================== restart
-    def recover(self) -> list[str]:
+    def recover(self, prepare: Callable[[], None] | None = None) -> list[str]:
         """Rebuild state from the journal (orders, fills, resolutions, the trading state),
-        then reconcile with the venue.
+        then reconcile with the venue. ``prepare()``, if given, runs in between (paper
+        trading restores its simulated venue's account from what the journal says).
 
         Returns one line per discrepancy found and resolved, for the operator. A run
         that was HALTED cancels every open order again (``Guard.after_restart``).
         """
-        return self._recovery.recover() + self._guard.after_restart()
+        return self._recovery.recover(prepare) + self._guard.after_restart()
 
     def reconcile(self) -> list[str]:
         """Make our books agree with the venue's: orders, fills and balance. A failure

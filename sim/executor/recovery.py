@@ -10,6 +10,7 @@ we think open (or lost) takes the venue's state.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from sim.clock import Clock
 from sim.executor.alerts import Alarm
@@ -54,7 +55,7 @@ class Recovery:
         self._risk = risk
         self._alarm = alarm
 
-    def recover(self) -> list[str]:
+    def recover(self, prepare: Callable[[], None] | None = None) -> list[str]:
         """See ``Executor.recover``."""
         report: list[str] = []
         n_records = 0
@@ -76,6 +77,8 @@ class Recovery:
                 f"journal: {n_records} records replayed, {len(t.orders)} orders, "
                 f"{len(t.fills)} fills"
             )
+        if prepare is not None:  # the journal is replayed; the venue is asked next
+            prepare()
         report += self.reconcile()
         return report
 
