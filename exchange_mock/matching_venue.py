@@ -499,7 +499,10 @@ class MatchingVenue:
         now, _, response, effect = self._round_trip("get_order", deadline_s)
         self._finish("get_order", now, response, deadline_s, effect)
         oid = self._oid_of_cid.get(client_order_id)
-        return self._answer(effect, None if oid is None else self._state(oid))
+        state = None if oid is None else self._state(oid)
+        if state is not None and state.status is OrderStatus.REJECTED:
+            state = None  # refused at entry (a 400, an FOK killed): the exchange has no order
+        return self._answer(effect, state)
 
     def open_orders(self, *, deadline_s: float) -> list[OrderState]:
         now, _, response, effect = self._round_trip("open_orders", deadline_s)

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from live.gamma import load_gamma_markets
+from live.malloc_arenas import limit_arenas
 from live.paper_builder import CHUNK_NS, build_replay_of, run_dir_of
 from sim.backtest_config import BacktestConfig, load_backtest_config
 from sim.errors import ConfigError
@@ -67,6 +68,7 @@ def _load(config_path: str | Path, mode: str) -> tuple[BacktestConfig, Path]:
 def run_paper(config_path: str | Path, *, duration_s: float | None = None) -> int:
     import live.paper_builder  # noqa: F401  (registers the paper builder)
 
+    limit_arenas()  # before any thread: memory stays flat for days
     cfg, base = _load(config_path, "paper")
     strategy = load_strategy(cfg.strategy, base)
     session = build_session(cfg, strategy, duration_s=duration_s)

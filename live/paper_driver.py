@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -105,29 +105,35 @@ class LiveFrames(FrameRecorder):
 
 
 class CaptureFrames:
-    """The frames of capture files (``live/capture.py``), in order, for a replay."""
+    """The frames of capture files (``live/capture.py``), in order, for a replay: read as
+    they are taken, so a day of capture is never held in memory at once."""
 
     def __init__(self, paths: Sequence[str | Path]) -> None:
-        self._q: deque[Record] = deque()
+        self._records = self._read(list(paths))
+        self._next: Record | None = next(self._records, None)
+
+    @staticmethod
+    def _read(paths: list[str | Path]) -> Iterator[Record]:
         for path in paths:
             for rec in read_capture(path):
                 if isinstance(rec, CaptureFrame):
-                    self._q.append((rec.recv_ns, rec.frame))
+                    yield rec.recv_ns, rec.frame
                 elif isinstance(rec, CaptureConnection):
-                    self._q.append((rec.recv_ns, (rec.connected, rec.reason)))
+                    yield rec.recv_ns, (rec.connected, rec.reason)
 
     def wait_until(self, horizon_ns: int) -> None:
         return None  # recorded: everything is already here
 
     def take(self, horizon_ns: int) -> list[Record]:
         out = []
-        while self._q and self._q[0][0] <= horizon_ns:
-            out.append(self._q.popleft())
+        while self._next is not None and self._next[0] <= horizon_ns:
+            out.append(self._next)
+            self._next = next(self._records, None)
         return out
 
     @property
     def done(self) -> bool:
-        return not self._q
+        return self._next is None
 
 
 class _Markets:

@@ -6,7 +6,8 @@ Gamma's shape, and a ``MarketChannel`` (reconnects, PING/PONG, the silence verdi
 hands every frame to a ``Recorder`` (``live/recorder.py``: one capture file per UTC
 day under ``DIR/capture``). Every ``discover_s`` the market list is read again: a new
 market matching a pattern (the next 15-minute window of a series) is subscribed and
-added to ``markets.json``. SIGINT or SIGTERM (or ``--duration``) stops it cleanly:
+added to ``markets.json``, and a market's resolution is written there when the channel
+announces it. SIGINT or SIGTERM (or ``--duration``) stops it cleanly:
 the day's file is finished and named.
 
 ``clobsim data import DIR/capture/<day>.jsonl --markets DIR/markets.json --out DS``
@@ -15,6 +16,7 @@ makes the Parquet dataset a backtest reads.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import threading
@@ -23,25 +25,33 @@ from pathlib import Path
 
 import httpx
 
+from live.malloc_arenas import limit_arenas
 from live.market_feed import MarketChannel
 from live.recorder import Recorder, write_markets
 from live.session_builder import market_info, select_markets
 from sim.clock import WallClock
 from sim.errors import ConfigError
+from sim.events import MarketResolved
 from sim.types import MarketInfo
 
 log = logging.getLogger("clobsim.record")
 
 
 class _Discard:
-    """The channel's feed when only the frames are wanted: events are counted, not kept."""
+    """The channel's feed when only the frames are wanted: events are counted, not kept;
+    a resolution is handed to ``on_resolved`` (the markets table records it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_resolved=None) -> None:
         self.clock = WallClock()
         self.events = 0
+        self.on_resolved = on_resolved
 
     def put(self, events) -> None:
         self.events += len(events)
+        if self.on_resolved is not None:
+            for ev in events:
+                if isinstance(ev, MarketResolved):
+                    self.on_resolved(ev)
 
 
 def venue_markets(host: str, timeout_s: float = 10.0) -> list[dict]:
@@ -75,13 +85,26 @@ def run_record(host: str, ws_url: str, markets: list[str], out: str | Path, *,
         raise ConfigError("ws_url", f"must start with ws:// or wss://, got {ws_url!r}")
     if discover_s <= 0:
         raise ConfigError("discover_s", f"must be > 0, got {discover_s!r}")
+    limit_arenas()  # before any thread: memory stays flat for days
     chosen = {m.condition_id: m for m in _find(host, markets)}
     write_markets(out, list(chosen.values()))
     recorder = Recorder(out, flush_s=flush_s)
     assets = [t for m in chosen.values() for t in (m.yes_token_id, m.no_token_id)]
     channel = MarketChannel(ws_url.rstrip("/") + "/market", assets, recorder=recorder,
                             **(channel_options or {}))  # fmt: skip
-    sink = _Discard()
+    lock = threading.Lock()
+
+    def resolved(ev: MarketResolved) -> None:  # from the channel's thread
+        with lock:
+            m = chosen.get(ev.market)
+            if m is None or m.resolution:
+                return
+            won = "YES" if ev.winning_asset_id == m.yes_token_id else "NO"
+            chosen[ev.market] = dataclasses.replace(m, resolution=won)
+            write_markets(out, list(chosen.values()))
+        log.warning("record: %s resolved %s", m.slug or m.condition_id, won)
+
+    sink = _Discard(resolved)
     stop = threading.Event()
     old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     end = None if duration_s is None else time.monotonic() + duration_s
@@ -96,7 +119,8 @@ def run_record(host: str, ws_url: str, markets: list[str], out: str | Path, *,
                 break
             if now >= next_discovery:
                 next_discovery = now + discover_s
-                _discover(host, markets, chosen, channel, out)
+                with lock:
+                    _discover(host, markets, chosen, channel, out)
             stop.wait(min(1.0, max(0.0, (end or now + 1.0) - now)))
     finally:
         for s, handler in old.items():

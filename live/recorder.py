@@ -196,6 +196,10 @@ def gamma_row(m: MarketInfo) -> dict:
         row["feeSchedule"] = {"rate": m.fee_rate, "exponent": m.fee_exponent}
     if m.end_ns:
         row["endDate"] = dt.datetime.fromtimestamp(m.end_ns / NS, dt.UTC).isoformat()
+    if m.resolution in ("YES", "NO"):  # settled: as Gamma says it once UMA resolved it
+        prices = ["1", "0"] if m.resolution == "YES" else ["0", "1"]
+        row |= {"closed": True, "umaResolutionStatus": "resolved",
+                "outcomePrices": json.dumps(prices)}  # fmt: skip
     return row
 
 

@@ -22,6 +22,7 @@ import logging
 import signal
 from pathlib import Path
 
+from live.malloc_arenas import limit_arenas
 from sim.backtest_config import BacktestConfig, load_backtest_config
 from sim.config_hash import trading_config_hash
 from sim.errors import ConfigError
@@ -69,6 +70,7 @@ def run_live(config_path: str | Path, *, report: str | Path | None, unvalidated:
              duration_s: float | None = None) -> int:  # fmt: skip
     import live.session_builder  # noqa: F401  (registers the live builder)
 
+    limit_arenas()  # before any thread: memory stays flat for days
     cfg, base = load_backtest_config(config_path)
     why = check_gate(cfg, base, Path(report) if report else None, unvalidated)
     if cfg.strategy is None:

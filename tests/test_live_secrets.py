@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from live.secrets import load_secrets
-from sim.backtest_config import VenueConfig
+from sim.backtest_config import BacktestConfig, DataConfig, VenueConfig
 from sim.errors import ConfigError
 from tests.server_helpers import KEY
 
@@ -40,8 +40,13 @@ def test_the_venue_table_is_tagged_by_kind() -> None:
     live = VenueConfig(kind="polymarket", host="http://127.0.0.1:8080", signature_type=2,
                        funder="0x" + "ab" * 20)  # fmt: skip
     assert live.chain_id == 137 and live.signature_type == 2
-    with pytest.raises(ConfigError, match="not a key of \\[venue\\] kind = 'polymarket'"):
-        VenueConfig(kind="polymarket", queue_model="clamped")
+    # the simulated venue's keys on the live venue: paper's fill model, a mistake live
+    paper = BacktestConfig(data=DataConfig(path="x"), mode="paper",
+                           venue=VenueConfig(kind="polymarket", queue_model="clamped"))  # fmt: skip
+    assert paper.venue.queue_model == "clamped"
+    with pytest.raises(ConfigError, match="simulated fills' model"):
+        BacktestConfig(data=DataConfig(path="x"), mode="live",
+                       venue=VenueConfig(kind="polymarket", queue_model="clamped"))  # fmt: skip
     with pytest.raises(ConfigError, match="not a key of \\[venue\\] kind = 'sim'"):
         VenueConfig(host="http://127.0.0.1:1")
     with pytest.raises(ConfigError, match="needs the funder"):

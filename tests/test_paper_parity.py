@@ -71,7 +71,8 @@ ws_pong_timeout_s = 2.0
 def paper_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("paper")
     data = write_dataset(tmp / "ds", minutes=10)
-    drop = plan(FaultSpec("ws_drop", at_s=20.0, duration_s=10.0))  # data seconds: 4 s in, 2 s
+    # data seconds at 5x: 4 s in, for half a second (a reconnect or two, well inside the run)
+    drop = plan(FaultSpec("ws_drop", at_s=20.0, duration_s=2.5))
     run_dir = tmp / "run"
     with running_server(data, realtime_speed=5.0, faults=drop) as run:
         cfg = write_config(tmp, data, run.urls, run_dir)

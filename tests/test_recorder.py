@@ -111,3 +111,15 @@ def test_the_markets_file_is_what_data_import_reads(tmp_path: Path) -> None:
     (back,) = load_gamma_markets(path)
     assert (back.condition_id, back.yes_token_id, back.no_token_id, back.tick_size) == (
         M.condition_id, M.yes_token_id, M.no_token_id, M.tick_size)  # fmt: skip
+
+
+def test_a_resolution_reaches_the_markets_table(tmp_path: Path) -> None:
+    import dataclasses
+
+    from live.gamma import load_gamma_markets
+
+    settled = dataclasses.replace(M, resolution="NO")
+    (back,) = load_gamma_markets(write_markets(tmp_path, [settled]))
+    assert back.resolution == "NO"
+    (open_,) = load_gamma_markets(write_markets(tmp_path, [M]))
+    assert open_.resolution == ""
