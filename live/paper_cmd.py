@@ -25,6 +25,8 @@ from live.gamma import load_gamma_markets
 from live.malloc_arenas import limit_arenas
 from live.paper_builder import CHUNK_NS, build_replay_of, run_dir_of
 from sim.backtest_config import BacktestConfig, load_backtest_config
+from sim.config_hash import trading_config_hash
+from sim.config_loader import from_mapping, load_toml
 from sim.errors import ConfigError
 from sim.session import Session, build_session
 from sim.strategy_loader import load_strategy
@@ -53,7 +55,14 @@ def _drive(stop: threading.Event | None = None):
 
 
 def _load(config_path: str | Path, mode: str) -> tuple[BacktestConfig, Path]:
-    cfg, base = load_backtest_config(config_path)
+    """The run's config; a ``[validation]`` table in it (``clobsim validate --paper-run``
+    reads the same file) is not the run's business."""
+    raw = load_toml(Path(config_path))
+    if "validation" in raw:
+        raw = {k: v for k, v in raw.items() if k != "validation"}
+        cfg, base = from_mapping(BacktestConfig, raw), Path(config_path).parent.resolve()
+    else:
+        cfg, base = load_backtest_config(config_path)
     if cfg.mode != mode:
         raise ConfigError("mode", f'clobsim {mode} needs mode = "{mode}" in the config, got '
                                   f"{cfg.mode!r}")  # fmt: skip
@@ -80,6 +89,9 @@ def run_paper(config_path: str | Path, *, duration_s: float | None = None) -> in
 
     for line in ex.recover(prepare=restore):
         log.warning("paper start: %s", line)
+    meta = session.parts.extras["meta"]  # what `clobsim validate --paper-run` checks
+    meta["config_hash"] = trading_config_hash(cfg, base)
+    (run_dir_of(cfg) / "run.json").write_text(json.dumps(meta, indent=1))
     stop = threading.Event()
     old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

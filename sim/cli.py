@@ -257,7 +257,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     report = validate(args.config, out, workers=args.workers, progress=not args.quiet,
-                      live_mock=True if args.live_mock else None)  # fmt: skip
+                      live_mock=True if args.live_mock else None,
+                      paper_run=args.paper_run)  # fmt: skip
     console = _console()
     console.print(render_table(report))
     console.print(verdict_line(report))
@@ -394,6 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "adapter (LiveVenue, both WebSocket channels) against a loopback "
                         "Polymarket on 127.0.0.1 ([validation.live_mock] sets its length and "
                         "speed; `enabled = true` there does the same as this flag)")  # fmt: skip
+    p.add_argument("--paper-run", default=None,
+                   help="also judge this `clobsim paper` run folder (its days, feed health, "
+                        "strategy errors and parity); the config must be that run's")  # fmt: skip
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(

@@ -169,3 +169,29 @@ def test_a_paper_run_killed_mid_run_resumes_from_its_journal(tmp_path: Path) -> 
     assert set(before) <= resumed  # the fills before the kill are the run's fills still
     kept = sorted(p.name for p in (run_dir / "capture").glob("*.jsonl"))
     assert len(kept) == 2  # the killed run's part, kept; the restart's own file
+
+
+def test_validate_judges_a_paper_run_beside_the_fault_matrix(paper_run) -> None:
+    from exchange_mock.validation import validate
+
+    cfg, run_dir = paper_run
+    judged = cfg.with_name("validate.toml")
+    table = '\n[validation]\ndays = 1\nseeds = [1]\nscenarios = ["baseline"]\nworkers = 1\n'
+    judged.write_text(cfg.read_text() + table + "paper_min_days = 0.0001\n")
+    report = validate(judged, run_dir.parent / "report", paper_run=run_dir)
+    rows = {c["name"]: c for c in report["checks"] if c["scenario"] == "paper-run"}
+    assert set(rows) == {"paper_same_config", "paper_duration", "paper_feed_health",
+                         "paper_strategy_errors", "paper_parity"}  # fmt: skip
+    assert all(c["status"] == "PASS" for c in rows.values()), rows
+    assert rows["paper_feed_health"]["evidence"]["disconnects"] >= 1  # the injected drop
+    # three real days are the default minimum: ten seconds of paper is not enough
+    judged.write_text(cfg.read_text() + table)
+    short = validate(judged, run_dir.parent / "report2", paper_run=run_dir)
+    (duration,) = [c for c in short["checks"] if c["name"] == "paper_duration"]
+    assert duration["status"] == "FAIL" and short["verdict"] == "NO-GO"
+    # a config changed since the paper run is not what the paper run showed
+    judged.write_text(cfg.read_text().replace("take_shares = 20.0", "take_shares = 25.0")
+                      + table + "paper_min_days = 0.0001\n")  # fmt: skip
+    changed = validate(judged, run_dir.parent / "report3", paper_run=run_dir)
+    (same,) = [c for c in changed["checks"] if c["name"] == "paper_same_config"]
+    assert same["status"] == "FAIL"

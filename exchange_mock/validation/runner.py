@@ -49,8 +49,12 @@ def _config_for(base: BacktestConfig, sc: Scenario, seed: int) -> tuple[Backtest
     """The scenario's config and what it tested in place of the user's own settings. The
     config's own ``[faults]`` never apply: each scenario injects exactly its own. A paper
     or live config is validated as the backtest of the same strategy, executor and risk
-    settings (on the simulated CLOB's defaults when its venue is Polymarket itself)."""
-    venue = base.venue if base.venue.kind == "sim" else VenueConfig()
+    settings (on the simulated CLOB's defaults when its venue is Polymarket itself, with a
+    paper config's fill model: its latency and queue model)."""
+    venue = base.venue
+    if venue.kind != "sim":  # a paper config's fill model carries over; live: the defaults
+        venue = VenueConfig(queue_model=venue.queue_model, queue_power=venue.queue_power,
+                            latency=venue.latency)  # fmt: skip
     cfg = dataclasses.replace(base, seed=seed, faults=FaultsConfig(), mode="backtest",
                               venue=venue)  # fmt: skip
     tested = []

@@ -43,6 +43,11 @@ class ValidationConfig:
     #: the ``live-mock`` target: the scenarios through the live adapter against the
     #: loopback server (``exchange_mock/validation/live_scenarios.py``)
     live_mock: LiveMockConfig = field(default_factory=LiveMockConfig)
+    #: a ``clobsim paper`` run folder to judge too ("" = none; ``--paper-run`` sets it)
+    paper_run: str = ""
+    #: its minimum length in real days, and the longest disconnect it may have had
+    paper_min_days: float = 3.0
+    paper_max_gap_s: float = 300.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.days <= 366:
@@ -54,6 +59,9 @@ class ValidationConfig:
             raise ConfigError("scenarios", f"unknown {unknown}; known: {', '.join(BY_NAME)}")
         if self.workers < 0:
             raise ConfigError("workers", "must be >= 0")
+        if not (self.paper_min_days >= 0 and self.paper_max_gap_s > 0):
+            raise ConfigError("paper_min_days", "paper_min_days must be >= 0 and "
+                                                "paper_max_gap_s > 0")  # fmt: skip
 
 
 def load(path: str | Path) -> tuple[BacktestConfig, ValidationConfig, Path, dict]:
@@ -73,7 +81,7 @@ def load(path: str | Path) -> tuple[BacktestConfig, ValidationConfig, Path, dict
 
 def validate(
     config_path: str | Path, out_dir: str | Path, *, workers: int | None = None,
-    progress: bool = False, live_mock: bool | None = None,
+    progress: bool = False, live_mock: bool | None = None, paper_run: str | Path | None = None,
 ) -> dict:  # fmt: skip
     """Run everything and write report.md/html/json to ``out_dir``; returns the report.
 
@@ -85,7 +93,9 @@ def validate(
     ``live_mock`` (default: ``[validation.live_mock] enabled``) adds the ``live-mock``
     target: the scenarios again through the live adapter against the loopback server;
     its checks stand beside the backtest's (scenario ``live-mock/<name>``) and count
-    for the verdict."""
+    for the verdict. ``paper_run`` (default: ``[validation] paper_run``) adds the
+    judgement of a ``clobsim paper`` run folder (``paper_evidence.py``); the config must
+    then be that run's (``mode = "paper"``)."""
     from sim.config_hash import trading_config_hash
     from sim.report import write_report
 
@@ -114,8 +124,23 @@ def validate(
             checks += evaluate(live_out, raw, scenarios=by_name,
                                baseline_name=PREFIX + "baseline")  # fmt: skip
             outcomes += live_out
+    paper_dir = paper_run if paper_run is not None else (vcfg.paper_run or None)
+    if paper_dir is not None:
+        from exchange_mock.validation.paper_evidence import judge_paper_run
+
+        paper_dir = Path(paper_dir)
+        if not paper_dir.is_absolute() and not paper_dir.exists():
+            paper_dir = base_dir / paper_dir
+        if not (paper_dir / "run.json").is_file():
+            raise ConfigError("paper_run", f"{paper_dir} is not a `clobsim paper` run folder "
+                                           "(no run.json)")  # fmt: skip
+        checks += judge_paper_run(cfg, base_dir, Path(config_path), paper_dir,
+                                  min_days=vcfg.paper_min_days,
+                                  max_gap_s=vcfg.paper_max_gap_s)  # fmt: skip
     audit = audit_settings(cfg, vcfg.bounds)
     report = _report(cfg, vcfg, outcomes, checks, audit, time.perf_counter() - t0)
+    if paper_dir is not None:
+        report["paper_run"] = str(paper_dir)
     if live is not None:
         report["live_mock"] = {"scenarios": live[0], "seeds": live[1],
                                "speed": vcfg.live_mock.speed,
