@@ -27,7 +27,7 @@ from exchange_mock.matching_venue import MatchingVenue
 from live.market_feed import MarketChannel
 from live.paper_driver import CaptureFrames, FrameDriver, LiveFrames
 from live.record_cmd import _Discard, venue_markets
-from live.recorder import Recorder, write_markets
+from live.recorder import ParquetRoll, Recorder, write_markets
 from live.session_builder import select_markets
 from sim.backtest_config import BacktestConfig
 from sim.clock import SimClock
@@ -79,7 +79,8 @@ def build_paper(config: BacktestConfig, *, duration_s: float | None = None,
     clock = SimClock(start_ns)
     venue = _venue(config, markets, clock)
     write_markets(run_dir, markets)
-    recorder = Recorder(run_dir)
+    roll = ParquetRoll(run_dir)
+    recorder = Recorder(run_dir, on_finished=roll)
     frames = LiveFrames(tee=recorder)
     driver = FrameDriver(markets, venue, frames, lag_ms=v.paper_lag_ms, step_ms=v.paper_step_ms)
     assets = [t for m in markets for t in (m.yes_token_id, m.no_token_id)]
@@ -95,6 +96,7 @@ def build_paper(config: BacktestConfig, *, duration_s: float | None = None,
         channel.stop()
         frames.close()
         recorder.close()
+        roll.close()
         journal.close()
         meta["end_ns"] = clock.now_ns()
         meta_path.write_text(json.dumps(meta, indent=1))

@@ -4,7 +4,8 @@ No key, no orders: the venue's public ``/markets`` names the markets (slugs, glo
 patterns or condition ids, as ``[data] markets``), ``DIR/markets.json`` keeps them in
 Gamma's shape, and a ``MarketChannel`` (reconnects, PING/PONG, the silence verdict)
 hands every frame to a ``Recorder`` (``live/recorder.py``: one capture file per UTC
-day under ``DIR/capture``). Every ``discover_s`` the market list is read again: a new
+day under ``DIR/capture``; each finished day imported into ``DIR/parquet/<day>``).
+Every ``discover_s`` the market list is read again: a new
 market matching a pattern (the next 15-minute window of a series) is subscribed and
 added to ``markets.json``, and a market's resolution is written there when the channel
 announces it. SIGINT or SIGTERM (or ``--duration``) stops it cleanly:
@@ -27,7 +28,7 @@ import httpx
 
 from live.malloc_arenas import limit_arenas
 from live.market_feed import MarketChannel
-from live.recorder import Recorder, write_markets
+from live.recorder import ParquetRoll, Recorder, write_markets
 from live.session_builder import market_info, select_markets
 from sim.clock import WallClock
 from sim.errors import ConfigError
@@ -88,7 +89,8 @@ def run_record(host: str, ws_url: str, markets: list[str], out: str | Path, *,
     limit_arenas()  # before any thread: memory stays flat for days
     chosen = {m.condition_id: m for m in _find(host, markets)}
     write_markets(out, list(chosen.values()))
-    recorder = Recorder(out, flush_s=flush_s)
+    roll = ParquetRoll(out)
+    recorder = Recorder(out, flush_s=flush_s, on_finished=roll)
     assets = [t for m in chosen.values() for t in (m.yes_token_id, m.no_token_id)]
     channel = MarketChannel(ws_url.rstrip("/") + "/market", assets, recorder=recorder,
                             **(channel_options or {}))  # fmt: skip
@@ -127,6 +129,7 @@ def run_record(host: str, ws_url: str, markets: list[str], out: str | Path, *,
             signal.signal(s, handler)
         channel.stop()
         recorder.close()
+        roll.close()  # the last day's import, too
     st = recorder.stats
     print(f"recorded {st.frames} frames, {st.connections} connection changes, "
           f"{st.bytes} bytes in {Path(out) / 'capture'} ({len(chosen)} markets)")  # fmt: skip

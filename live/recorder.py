@@ -14,7 +14,10 @@
 * a ``.part`` left by a crash is kept: on start it is renamed ``<day>.<n>.jsonl``
   (readable as it is), and a restart the same day writes ``<day>.<n+1>.jsonl.part``;
 * reconnects are connection rows (``connected``/``disconnected`` with the reason),
-  so a replay sees the gap where it was.
+  so a replay sees the gap where it was;
+* with ``ParquetRoll`` as ``on_finished``, each finished day is also imported into the
+  Parquet dataset format (``DIR/parquet/<day>``, what ``clobsim backtest`` reads), in
+  the background.
 
 Frames are written from the channel's thread; the recorder is thread-safe.
 ``clobsim data import DIR/capture/<day>.jsonl --markets DIR/markets.json`` turns a
@@ -28,7 +31,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -69,12 +72,14 @@ def _day_of(recv_ns: int) -> str:
 class Recorder:
     """Raw market-channel frames to ``out_dir/capture`` (see the module doc)."""
 
-    def __init__(self, out_dir: str | Path, *, flush_s: float = 1.0) -> None:
+    def __init__(self, out_dir: str | Path, *, flush_s: float = 1.0,
+                 on_finished: Callable[[Path], None] | None = None) -> None:  # fmt: skip
         if not 0 < flush_s <= 60:
             raise ValueError(f"flush_s must be in (0, 60] seconds, got {flush_s!r}")
         self.dir = Path(out_dir) / "capture"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.flush_s = flush_s
+        self._on_finished = on_finished  # told each finished day file (``ParquetRoll``)
         self._lock = threading.Lock()
         self._writer: CaptureWriter | None = None
         self._day: str | None = None
@@ -126,9 +131,12 @@ class Recorder:
             return
         self._writer.flush(fsync=True)
         self._writer.close()
-        self._part.rename(self._part.with_name(self._part.name.removesuffix(PART)))
+        final = self._part.with_name(self._part.name.removesuffix(PART))
+        self._part.rename(final)
         self._files += 1
         self._writer = self._part = None
+        if self._on_finished is not None:
+            self._on_finished(final)
 
     # ------------------------------------------------------------------ records
     def frame(self, frame: str | bytes, recv_ns: int) -> None:
@@ -211,3 +219,40 @@ def write_markets(out_dir: str | Path, markets: Sequence[MarketInfo]) -> Path:
     tmp.write_text(json.dumps([gamma_row(m) for m in markets], indent=1))
     tmp.replace(path)
     return path
+
+
+class ParquetRoll:
+    """Each finished capture day imported into ``out_dir/parquet/<file stem>`` (the
+    dataset format) on a background thread, with ``out_dir/markets.json`` as the market
+    table; a failed import is logged with its reason and the capture stays the record.
+    ``close()`` waits for the imports still running."""
+
+    def __init__(self, out_dir: str | Path) -> None:
+        self.out = Path(out_dir)
+        self.done: list[Path] = []
+        self.failed: list[tuple[Path, str]] = []
+        self._threads: list[threading.Thread] = []
+
+    def __call__(self, capture: Path) -> None:
+        th = threading.Thread(target=self._import, args=(capture,), daemon=True,
+                              name=f"parquet-{capture.stem}")  # fmt: skip
+        self._threads.append(th)
+        th.start()
+
+    def _import(self, capture: Path) -> None:
+        from live.capture_import import import_capture
+
+        target = self.out / "parquet" / capture.name.removesuffix(".jsonl")
+        try:
+            report = import_capture(capture, [self.out / "markets.json"], target)
+        except Exception as exc:  # logged and kept: the capture is still the record
+            self.failed.append((capture, f"{type(exc).__name__}: {exc}"))
+            log.error("recorder: importing %s into %s failed: %s", capture.name, target, exc)
+            return
+        self.done.append(target)
+        log.info("recorder: %s imported into %s (%d rows)", capture.name, target,
+                 report.rows)  # fmt: skip
+
+    def close(self, timeout_s: float = 600.0) -> None:
+        for th in self._threads:
+            th.join(timeout_s)

@@ -27,7 +27,7 @@ from live.clob_api import ClobApi
 from live.heartbeat import start_heartbeat
 from live.live_venue import ApiBalance, LiveVenue
 from live.market_feed import MarketChannel
-from live.recorder import Recorder, write_markets
+from live.recorder import ParquetRoll, Recorder, write_markets
 from live.secrets import LiveSecrets, load_secrets
 from live.user_feed import UserChannel
 from sim.backtest_config import BacktestConfig
@@ -111,10 +111,11 @@ def build_live(config: BacktestConfig, *, duration_s: float | None = None,
     books = LocalBooks(assets, ticks, grid)
     market_options = {"ping_interval_s": v.ws_ping_s, "pong_timeout_s": v.ws_pong_timeout_s,
                       "silence_s": v.ws_silence_s, **(channel_options or {})}  # fmt: skip
-    recorder = None
+    recorder = roll = None
     if v.record_dir:  # what the feed said, kept as it came (``clobsim data import`` reads it)
         write_markets(v.record_dir, markets)
-        recorder = Recorder(v.record_dir)
+        roll = ParquetRoll(v.record_dir)
+        recorder = Recorder(v.record_dir, on_finished=roll)
     market_channel = MarketChannel(v.ws_url.rstrip("/") + "/market", recorder=recorder,
                                    **market_options)  # fmt: skip
     feed = QueueFeed(clock, books, on_subscribe=market_channel.subscribe)
@@ -133,6 +134,7 @@ def build_live(config: BacktestConfig, *, duration_s: float | None = None,
         market_channel.stop()
         if recorder is not None:
             recorder.close()
+            roll.close()
         feed.close()
         api.close()
         journal.close()

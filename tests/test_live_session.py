@@ -110,3 +110,8 @@ def test_a_live_run_records_what_its_market_channel_received(tmp_path: Path) -> 
     books = [r for r in records if isinstance(r, CaptureFrame) and '"book"' in str(r.frame)]
     assert books and (tmp_path / "rec" / "markets.json").is_file()
     assert [r.connected for r in records if isinstance(r, CaptureConnection)][:1] == [True]
+    from sim.marketdata import Dataset  # the finished day, also in the dataset format
+
+    ds = Dataset.open(tmp_path / "rec" / "parquet" / day.name.removesuffix(".jsonl"))
+    assert [m.condition_id for m in ds.markets] == [M.condition_id]
+    assert sum(len(d.events) for d in ds.iter_days()) > 0
