@@ -25,6 +25,7 @@ from exchange_mock.faults import FaultInjector
 from exchange_mock.latency import latency_from_config
 from exchange_mock.matching_venue import MatchingVenue
 from live.market_feed import MarketChannel
+from live.notify import operator_alerts
 from live.paper_driver import CaptureFrames, FrameDriver, LiveFrames
 from live.record_cmd import _Discard, venue_markets
 from live.recorder import ParquetRoll, Recorder, write_markets
@@ -90,6 +91,7 @@ def build_paper(config: BacktestConfig, *, duration_s: float | None = None,
                             **options)  # fmt: skip
     channel.start(_Discard())  # its own events are not used: the driver parses the frames
     journal = SqliteJournal(str(run_dir / "journal.sqlite"))
+    alerter, webhook = operator_alerts()
     meta_path.write_text(json.dumps(meta, indent=1))
 
     def close() -> None:
@@ -98,6 +100,8 @@ def build_paper(config: BacktestConfig, *, duration_s: float | None = None,
         recorder.close()
         roll.close()
         journal.close()
+        if webhook is not None:
+            webhook.close()
         meta["end_ns"] = clock.now_ns()
         meta_path.write_text(json.dumps(meta, indent=1))
 
@@ -107,7 +111,7 @@ def build_paper(config: BacktestConfig, *, duration_s: float | None = None,
         summary=lambda: {"Mode": "paper", "Run dir": str(run_dir), "Frames": driver.frames,
                          "Late rows": driver.late_rows, "Skewed rows": driver.skewed_rows},
         extras={"market_channel": channel, "run_dir": run_dir, "meta": meta},
-        close=close, journal=journal,
+        close=close, journal=journal, alerter=alerter,
     )  # fmt: skip
 
 

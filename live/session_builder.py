@@ -27,6 +27,7 @@ from live.clob_api import ClobApi
 from live.heartbeat import start_heartbeat
 from live.live_venue import ApiBalance, LiveVenue
 from live.market_feed import MarketChannel
+from live.notify import operator_alerts
 from live.recorder import ParquetRoll, Recorder, write_markets
 from live.secrets import LiveSecrets, load_secrets
 from live.user_feed import UserChannel
@@ -127,6 +128,7 @@ def build_live(config: BacktestConfig, *, duration_s: float | None = None,
     heartbeat = start_heartbeat(api, feed, v.heartbeat_s, **(heartbeat_options or {}))
 
     journal = SqliteJournal(v.journal_path)
+    alerter, webhook = operator_alerts()
 
     def close() -> None:
         heartbeat.stop()
@@ -138,6 +140,8 @@ def build_live(config: BacktestConfig, *, duration_s: float | None = None,
         feed.close()
         api.close()
         journal.close()
+        if webhook is not None:
+            webhook.close()
 
     end_ns = 2**62 if duration_s is None else clock.now_ns() + int(duration_s * NS)
     return SessionParts(
@@ -150,7 +154,7 @@ def build_live(config: BacktestConfig, *, duration_s: float | None = None,
                 "heartbeat": heartbeat,
                 "started_wall": time.time()},
         close=close,
-        journal=journal,
+        journal=journal, alerter=alerter,
     )  # fmt: skip
 
 

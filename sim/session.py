@@ -55,6 +55,8 @@ class SessionParts:
     close: Callable[[], None] = lambda: None
     #: the executor's journal (None: in memory, as backtests need; live runs: durable)
     journal: Any = None
+    #: where the executor's alerts go besides its memory (None: the log)
+    alerter: Any = None
 
 
 #: ``builder(config, **options) -> SessionParts``; options are the builder's own
@@ -102,6 +104,7 @@ class Session:
         self.executor = Executor(
             self.venue, clock, cash_usdc=cfg.cash_usdc, config=cfg.executor, books=self.feed.book,
             markets=markets, risk=risk, seed=cfg.seed, journal=parts.journal,
+            alerter=parts.alerter,
         )  # fmt: skip
         self.context = EngineContext(
             clock=clock, executor=self.executor, feed=self.feed, markets=markets,

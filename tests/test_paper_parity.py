@@ -5,6 +5,7 @@ field, with a WebSocket drop (a recorded gap) and fault plans in the run."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -14,9 +15,11 @@ import pytest
 
 from exchange_mock.faults import FaultSpec
 from live.capture import CaptureConnection, read_capture
+from live.notify import WEBHOOK_ENV
 from live.paper_cmd import run_paper, run_parity
 from sim.errors import ConfigError
 from tests.server_helpers import M, plan, running_server, write_dataset
+from tests.test_notify import Hook
 
 ROOT = Path(__file__).resolve().parents[1]
 FAULTS = """
@@ -74,9 +77,16 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     # data seconds at 5x: 4 s in, for half a second (a reconnect or two, well inside the run)
     drop = plan(FaultSpec("ws_drop", at_s=20.0, duration_s=2.5))
     run_dir = tmp / "run"
-    with running_server(data, realtime_speed=5.0, faults=drop) as run:
-        cfg = write_config(tmp, data, run.urls, run_dir)
-        assert run_paper(cfg, duration_s=10.0) == 0
+    hook = Hook()  # the operator's webhook, on loopback: the run's alerts go there too
+    os.environ[WEBHOOK_ENV] = hook.url
+    try:
+        with running_server(data, realtime_speed=5.0, faults=drop) as run:
+            cfg = write_config(tmp, data, run.urls, run_dir)
+            assert run_paper(cfg, duration_s=10.0) == 0
+    finally:
+        del os.environ[WEBHOOK_ENV]
+        hook.server.shutdown()
+    (run_dir.parent / "alerts.json").write_text(json.dumps(hook.bodies))
     return cfg, run_dir
 
 
@@ -195,3 +205,11 @@ def test_validate_judges_a_paper_run_beside_the_fault_matrix(paper_run) -> None:
     changed = validate(judged, run_dir.parent / "report3", paper_run=run_dir)
     (same,) = [c for c in changed["checks"] if c["name"] == "paper_same_config"]
     assert same["status"] == "FAIL"
+
+
+def test_the_paper_runs_alerts_reach_the_operators_webhook(paper_run) -> None:
+    _, run_dir = paper_run
+    sent = json.loads((run_dir.parent / "alerts.json").read_text())
+    feed = [a for a in sent if a["kind"] == "feed"]
+    assert feed and "market feed down" in feed[0]["message"]  # the injected drop, told
+    assert all(a["level"] in ("warning", "critical") for a in sent)
