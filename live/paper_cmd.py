@@ -74,7 +74,8 @@ def _load(config_path: str | Path, mode: str) -> tuple[BacktestConfig, Path]:
     return cfg, base
 
 
-def run_paper(config_path: str | Path, *, duration_s: float | None = None) -> int:
+def run_paper(config_path: str | Path, *, duration_s: float | None = None,
+              ops_port: int | None = None) -> int:  # fmt: skip
     import live.paper_builder  # noqa: F401  (registers the paper builder)
 
     limit_arenas()  # before any thread: memory stays flat for days
@@ -92,6 +93,7 @@ def run_paper(config_path: str | Path, *, duration_s: float | None = None) -> in
     meta = session.parts.extras["meta"]  # what `clobsim validate --paper-run` checks
     meta["config_hash"] = trading_config_hash(cfg, base)
     (run_dir_of(cfg) / "run.json").write_text(json.dumps(meta, indent=1))
+    ops = start_ops(session, ops_port)
     stop = threading.Event()
     old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -99,12 +101,25 @@ def run_paper(config_path: str | Path, *, duration_s: float | None = None) -> in
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+        if ops is not None:
+            ops.stop()
     run_dir = run_dir_of(cfg)
     for name in (*TABLES, "equity"):
         getattr(result, name).to_parquet(run_dir / f"{name}.parquet")
     (run_dir / "summary.json").write_text(result.summary.to_json(indent=1, default_handler=str))
     print(result.summary.to_string())
     return 0 if result.error is None else 3
+
+
+def start_ops(session: Session, port: int | None):
+    """The health and metrics endpoint on 127.0.0.1:``port`` (None: none)."""
+    if port is None:
+        return None
+    from live.ops_server import OpsServer
+
+    ops = OpsServer(session, port=port).start()
+    print(f"health and metrics: {ops.url}/healthz /readyz /status /metrics", flush=True)
+    return ops
 
 
 def replay_run(config_path: str | Path, run_dir: str | Path):

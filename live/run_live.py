@@ -67,7 +67,7 @@ def check_gate(cfg: BacktestConfig, base_dir: Path, report: Path | None,
 
 
 def run_live(config_path: str | Path, *, report: str | Path | None, unvalidated: bool = False,
-             duration_s: float | None = None) -> int:  # fmt: skip
+             duration_s: float | None = None, ops_port: int | None = None) -> int:  # fmt: skip
     import live.session_builder  # noqa: F401  (registers the live builder)
 
     limit_arenas()  # before any thread: memory stays flat for days
@@ -83,7 +83,14 @@ def run_live(config_path: str | Path, *, report: str | Path | None, unvalidated:
     log.warning("live: %s", why)
     for line in session.executor.recover():  # reconcile before the first order
         log.warning("live start: %s", line)
-    return _run(session)
+    from live.paper_cmd import start_ops
+
+    ops = start_ops(session, ops_port)
+    try:
+        return _run(session)
+    finally:
+        if ops is not None:
+            ops.stop()
 
 
 def _run(session: Session) -> int:

@@ -299,7 +299,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from live.run_live import run_live
 
     return run_live(args.config, report=args.report, unvalidated=args.unvalidated,
-                    duration_s=args.duration)  # fmt: skip
+                    duration_s=args.duration, ops_port=args.ops_port)  # fmt: skip
 
 
 def cmd_serve_mock(args: argparse.Namespace) -> int:
@@ -316,7 +316,7 @@ def cmd_serve_mock(args: argparse.Namespace) -> int:
 def cmd_paper(args: argparse.Namespace) -> int:
     from live.paper_cmd import run_paper
 
-    return run_paper(args.config, duration_s=args.duration)
+    return run_paper(args.config, duration_s=args.duration, ops_port=args.ops_port)
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
@@ -420,6 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="stop after this many seconds (default: until SIGINT/SIGTERM)",
     )
+    p.add_argument("--ops-port", type=int, default=None,
+                   help="serve /healthz /readyz /status /metrics on 127.0.0.1:PORT "
+                        "(0: any free port; default: none)")  # fmt: skip
     p.set_defaults(func=cmd_live)
 
     p = sub.add_parser(
@@ -459,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "it.",
     )  # fmt: skip
     p.add_argument("config", help='a mode = "paper" config (see docs/config.md)')
+    p.add_argument("--ops-port", type=int, default=None,
+                   help="serve /healthz /readyz /status /metrics on 127.0.0.1:PORT "
+                        "(0: any free port; default: none)")  # fmt: skip
     p.add_argument(
         "--duration",
         type=float,

@@ -121,6 +121,8 @@ class Engine:
         self._finished = False
         self._silence_ns = round(feed_silence_s * 1e9)
         self._silent = False
+        #: loop iterations so far (``live.ops_server`` reads it: a stuck loop stops moving)
+        self.turns = 0
         #: set when a strategy callback raised; the run stops and trading is halted
         self.error: StrategyError | None = None
         self.view = context.view  # what the strategy is handed: never the engine's context
@@ -156,6 +158,7 @@ class Engine:
     def _run_until(self, end_ns: int) -> None:
         clock, feed = self.clock, self.feed
         while True:
+            self.turns += 1  # the loop is alive (a health endpoint watches it move)
             nxt = clock.next_timer_ns()
             target = end_ns if nxt is None else min(nxt, end_ns)
             target = max(target, clock.now_ns())

@@ -7,7 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -79,15 +83,45 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     run_dir = tmp / "run"
     hook = Hook()  # the operator's webhook, on loopback: the run's alerts go there too
     os.environ[WEBHOOK_ENV] = hook.url
+    port = _free_port()
+    seen: list[tuple[int, list[str]]] = []
+    last_metrics: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:  # what an operator's probe sees of /readyz and /metrics
+        while not done.is_set():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    seen.append((r.status, []))
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    last_metrics[:] = [r.read().decode()]
+            except urllib.error.HTTPError as err:
+                seen.append((err.code, json.loads(err.read())["why"]))
+            except OSError:
+                pass  # not serving yet, or stopped
+            done.wait(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     try:
         with running_server(data, realtime_speed=5.0, faults=drop) as run:
             cfg = write_config(tmp, data, run.urls, run_dir)
-            assert run_paper(cfg, duration_s=10.0) == 0
+            assert run_paper(cfg, duration_s=10.0, ops_port=port) == 0
     finally:
+        done.set()
+        watcher.join(5)
         del os.environ[WEBHOOK_ENV]
         hook.server.shutdown()
     (run_dir.parent / "alerts.json").write_text(json.dumps(hook.bodies))
+    (run_dir.parent / "probes.json").write_text(json.dumps({"readyz": seen,
+                                                            "metrics": last_metrics}))  # fmt: skip
     return cfg, run_dir
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def test_a_paper_run_trades_records_and_replays_to_zero_divergences(paper_run) -> None:
@@ -213,3 +247,15 @@ def test_the_paper_runs_alerts_reach_the_operators_webhook(paper_run) -> None:
     feed = [a for a in sent if a["kind"] == "feed"]
     assert feed and "market feed down" in feed[0]["message"]  # the injected drop, told
     assert all(a["level"] in ("warning", "critical") for a in sent)
+
+
+def test_an_operators_probes_see_the_drop_and_the_recovery(paper_run) -> None:
+    _, run_dir = paper_run
+    probes = json.loads((run_dir.parent / "probes.json").read_text())
+    codes = [code for code, _ in probes["readyz"]]
+    down = [i for i, (code, why) in enumerate(probes["readyz"])
+            if code == 503 and any("market feed" in w for w in why)]  # fmt: skip
+    assert 200 in codes and down  # ready, then not ready while the feed was down
+    assert 200 in codes[down[-1] :]  # and ready again after it
+    (text,) = probes["metrics"]
+    assert "clobsim_orders_total" in text and "clobsim_feed_up" in text

@@ -19,7 +19,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from sim.clock import Clock
 from sim.executor.config import CALL_KINDS, ExecutorConfig
 from sim.executor.ratelimit import TokenBucket
-from sim.venue import VenueError, VenueRateLimited, VenueTimeout
+from sim.venue import VenueError, VenueRateLimited, VenueRejected, VenueTimeout
 
 T = TypeVar("T")
 
@@ -47,6 +47,7 @@ class CallStats:
     deadline_s: float = 0.0
     over_deadline: int = 0  # attempts that returned later than their deadline (must stay 0)
     errors: dict[str, int] = field(default_factory=dict)
+    last_failed: bool = False  # the latest attempt raised (a health check reads it)
 
 
 def _bucket_params(config: ExecutorConfig, kind: str) -> tuple[float, float]:
@@ -68,6 +69,8 @@ class VenueCaller:
         self.config = config
         self._rng = random.Random(seed)
         self.stats = {k: CallStats(deadline_s=config.deadline(k)) for k in CALL_KINDS}
+        #: ``observe(kind, elapsed_s)`` after every attempt (None: nobody listens)
+        self.observe: Callable[[str, float], None] | None = None
         self._buckets = {k: TokenBucket(clock, *_bucket_params(config, k)) for k in CALL_KINDS}
         # cancel and cancel_all share Polymarket's cancel budget
         self._buckets["cancel_all"] = self._buckets["cancel"]
@@ -109,8 +112,11 @@ class VenueCaller:
         stats.attempts += 1
         t0 = self.clock.now_ns()
         try:
-            return fn(*args, deadline_s=deadline)
+            out = fn(*args, deadline_s=deadline)
+            stats.last_failed = False
+            return out
         except VenueError as exc:
+            stats.last_failed = not isinstance(exc, VenueRejected)  # a refusal is an answer
             name = type(exc).__name__
             stats.errors[name] = stats.errors.get(name, 0) + 1
             if isinstance(exc, VenueTimeout):
@@ -120,6 +126,8 @@ class VenueCaller:
             raise
         finally:
             elapsed = (self.clock.now_ns() - t0) / 1e9
+            if self.observe is not None:  # an operator's metrics (latency histograms)
+                self.observe(kind, elapsed)
             if elapsed > stats.max_elapsed_s:
                 stats.max_elapsed_s = elapsed
             if elapsed > deadline + 1e-9:
