@@ -14,6 +14,7 @@ Commands:
   clobsim backtest CONFIG.toml [--out DIR]
   clobsim validate CONFIG.toml --out DIR
   clobsim record --markets M [M ...] --out DIR
+  clobsim kill CONFIG.toml [--reset]
   clobsim paper CONFIG.toml [--duration S]
   clobsim parity RUN_DIR --config CONFIG.toml
   clobsim demo
@@ -325,6 +326,24 @@ def cmd_parity(args: argparse.Namespace) -> int:
     return run_parity(args.run_dir, args.config)
 
 
+def cmd_kill(args: argparse.Namespace) -> int:
+    """Trip (or reset) the kill switch file a run of CONFIG watches."""
+    from sim.backtest_config import load_backtest_config
+    from sim.executor.trading_state import KillSwitch
+
+    cfg, _ = load_backtest_config(args.config)
+    switch = KillSwitch(Path(cfg.executor.kill_switch_path).absolute())
+    if args.reset:
+        switch.reset()
+        print(f"kill switch reset: {switch.path} removed (a halted run stays halted until "
+              f"it is restarted)")  # fmt: skip
+    else:
+        switch.trip(args.reason)
+        print(f"kill switch tripped: {switch.path} ({args.reason}); a run watching it halts "
+              f"at its next check and cancels every open order")  # fmt: skip
+    return EXIT_OK
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     from live.record_cmd import run_record
 
@@ -482,6 +501,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="the paper run's folder ([venue] record_dir)")
     p.add_argument("--config", required=True, help="the paper run's config")
     p.set_defaults(func=cmd_parity)
+
+    p = sub.add_parser(
+        "kill", help="trip (or --reset) the kill switch of a run of CONFIG, running or not",
+        description="Writes the kill switch file CONFIG's [executor] kill_switch_path names "
+                    "(relative paths from the current directory, as the run resolves them): "
+                    "a run watching it halts at its next check (every order, and every "
+                    "check_interval_s) and cancels every open order; a run started later "
+                    "starts halted. --reset removes the file.",
+    )  # fmt: skip
+    p.add_argument("config", help="the run's config")
+    p.add_argument("--reset", action="store_true", help="remove the file instead")
+    p.add_argument("--reason", default="operator: clobsim kill", help="written into the file")
+    p.set_defaults(func=cmd_kill)
 
     p = sub.add_parser(
         "record", help="record the market channel's raw frames, one capture file per UTC day",
