@@ -17,11 +17,13 @@ import json
 import logging
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
 
 from live.gamma import load_gamma_markets
+from live.logs import configure_logging, run_secrets
 from live.malloc_arenas import limit_arenas
 from live.paper_builder import CHUNK_NS, build_replay_of, run_dir_of
 from sim.backtest_config import BacktestConfig, load_backtest_config
@@ -80,6 +82,18 @@ def run_paper(config_path: str | Path, *, duration_s: float | None = None,
 
     limit_arenas()  # before any thread: memory stays flat for days
     cfg, base = _load(config_path, "paper")
+    run_dir = run_dir_of(cfg)
+    logs = configure_logging(run_dir / "logs" / "clobsim.jsonl",
+                             run_id=f"paper-{time.time_ns()}", mode="paper",
+                             strategy=cfg.strategy.name, secrets=run_secrets())  # fmt: skip
+    try:
+        return _paper(cfg, base, run_dir, duration_s, ops_port)
+    finally:
+        logs.close()
+
+
+def _paper(cfg: BacktestConfig, base: Path, run_dir: Path, duration_s: float | None,
+           ops_port: int | None) -> int:  # fmt: skip
     strategy = load_strategy(cfg.strategy, base)
     session = build_session(cfg, strategy, duration_s=duration_s)
     ex, clob = session.executor, session.venue.clob
@@ -103,7 +117,6 @@ def run_paper(config_path: str | Path, *, duration_s: float | None = None,
             signal.signal(s, handler)
         if ops is not None:
             ops.stop()
-    run_dir = run_dir_of(cfg)
     for name in (*TABLES, "equity"):
         getattr(result, name).to_parquet(run_dir / f"{name}.parquet")
     (run_dir / "summary.json").write_text(result.summary.to_json(indent=1, default_handler=str))

@@ -20,9 +20,12 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import time
 from pathlib import Path
 
+from live.logs import configure_logging, run_secrets
 from live.malloc_arenas import limit_arenas
+from live.secrets import load_secrets
 from sim.backtest_config import BacktestConfig, load_backtest_config
 from sim.config_hash import trading_config_hash
 from sim.errors import ConfigError
@@ -73,10 +76,24 @@ def run_live(config_path: str | Path, *, report: str | Path | None, unvalidated:
     limit_arenas()  # before any thread: memory stays flat for days
     cfg, base = load_backtest_config(config_path)
     why = check_gate(cfg, base, Path(report) if report else None, unvalidated)
+    secrets = load_secrets()  # the environment or .env: every value redacted from the logs
+    logs = Path(cfg.venue.journal_path).absolute().parent / "logs" / "clobsim-live.jsonl"
+    setup = configure_logging(logs, run_id=f"live-{time.time_ns()}", mode="live",
+                              strategy=cfg.strategy.name if cfg.strategy else "",
+                              secrets=[secrets.private_key, *(secrets.api_creds or ()),
+                                       *run_secrets()])  # fmt: skip
+    try:
+        return _start(cfg, base, why, secrets, unvalidated, duration_s, ops_port)
+    finally:
+        setup.close()
+
+
+def _start(cfg: BacktestConfig, base: Path, why: str, secrets, unvalidated: bool,
+           duration_s: float | None, ops_port: int | None) -> int:  # fmt: skip
     if cfg.strategy is None:
         raise ConfigError("strategy", "the config has no [strategy] table")
     strategy = load_strategy(cfg.strategy, base)
-    session = build_session(cfg, strategy, duration_s=duration_s)
+    session = build_session(cfg, strategy, duration_s=duration_s, secrets=secrets)
     if unvalidated:
         alert = Alert(session.clock.now_ns(), "critical", "unvalidated", why)
         session.executor.alerter.alert(alert)

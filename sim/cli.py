@@ -15,6 +15,7 @@ Commands:
   clobsim validate CONFIG.toml --out DIR
   clobsim record --markets M [M ...] --out DIR
   clobsim kill CONFIG.toml [--reset]
+  clobsim status --url URL | --journal PATH [--json]
   clobsim paper CONFIG.toml [--duration S]
   clobsim parity RUN_DIR --config CONFIG.toml
   clobsim demo
@@ -344,6 +345,12 @@ def cmd_kill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from live.status_cmd import run_status
+
+    return run_status(args.url, args.journal, args.json)
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     from live.record_cmd import run_record
 
@@ -514,6 +521,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reset", action="store_true", help="remove the file instead")
     p.add_argument("--reason", default="operator: clobsim kill", help="written into the file")
     p.set_defaults(func=cmd_kill)
+
+    p = sub.add_parser(
+        "status", help="how a run is doing: its /status and /readyz, or its journal",
+        description="--url: a run started with --ops-port (its state, positions, open "
+                    "orders, readiness); --journal: a stopped run's journal (records by "
+                    "kind, the last trading state). Exit 1 if not ready or halted.",
+    )  # fmt: skip
+    p.add_argument("--url", default=None, help="http://127.0.0.1:PORT of a running run")
+    p.add_argument("--journal", default=None, help="a stopped run's journal.sqlite")
+    p.add_argument("--json", action="store_true", help="print the JSON document")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser(
         "record", help="record the market channel's raw frames, one capture file per UTC day",

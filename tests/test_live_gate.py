@@ -101,3 +101,10 @@ def test_a_live_process_trades_then_cancels_everything_on_sigterm(tmp_path: Path
         assert proc.returncode == 0, err
         assert mock.open_orders(deadline_s=1.0) == []  # the halt cancelled what rested
         assert "UNVALIDATED" in err and KEY not in out + err and KEY[2:] not in out + err
+    # every file the run wrote (the JSON log, the journal, ...) holds no trace of the key
+    logs = list((tmp_path / "run").rglob("*.jsonl"))
+    assert logs and any('"mode": "live"' in p.read_text() for p in logs)
+    for path in (tmp_path / "run").rglob("*"):
+        if path.is_file():
+            raw = path.read_bytes()
+            assert KEY[2:].encode() not in raw and KEY[2:].upper().encode() not in raw, path

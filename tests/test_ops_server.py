@@ -78,3 +78,23 @@ def test_call_latencies_become_a_histogram(ops, session) -> None:
     session.executor.caller.observe("place", 0.02)  # what every attempt reports now
     text = get(ops.url + "/metrics")[1]
     assert 'clobsim_call_seconds_bucket{kind="place",le="0.025"} 1.0' in text
+
+
+def test_clobsim_status_reads_the_endpoint_or_the_journal(ops, session, tmp_path, capsys) -> None:
+    from live.status_cmd import run_status
+    from sim.journal import SqliteJournal
+
+    assert run_status(ops.url, None, True) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ready"] is True and doc["orders"] == len(session.executor.tracker.orders)
+    session.executor.on_feed_state(False, "dropped")
+    assert run_status(ops.url, None, False) == 1  # not ready: said, and the exit code
+    assert "market feed: dropped" in capsys.readouterr().out
+    path = tmp_path / "journal.sqlite"
+    journal = SqliteJournal(str(path))
+    journal.append("order_new", 1, "cs-1", {"x": 1})
+    journal.append("trading_state", 2, "HALTED", {"reason": "operator"})
+    journal.close()
+    assert run_status(None, str(path), True) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["state"], doc["reason"], doc["records"]["order_new"]) == ("HALTED", "operator", 1)

@@ -259,3 +259,16 @@ def test_an_operators_probes_see_the_drop_and_the_recovery(paper_run) -> None:
     assert 200 in codes[down[-1] :]  # and ready again after it
     (text,) = probes["metrics"]
     assert "clobsim_orders_total" in text and "clobsim_feed_up" in text
+
+
+def test_no_file_of_the_run_holds_the_webhook_token(paper_run) -> None:
+    from tests.test_notify import TOKEN
+
+    _, run_dir = paper_run
+    (log,) = list((run_dir / "logs").glob("*.jsonl"))
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines and all(line["mode"] == "paper" and line["run_id"] for line in lines)
+    assert any(line["level"] == "warning" for line in lines)  # e.g. the feed going down
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
