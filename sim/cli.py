@@ -16,6 +16,7 @@ Commands:
   clobsim record --markets M [M ...] --out DIR
   clobsim kill CONFIG.toml [--reset]
   clobsim status --url URL | --journal PATH [--json]
+  clobsim doctor CONFIG.toml
   clobsim paper CONFIG.toml [--duration S]
   clobsim parity RUN_DIR --config CONFIG.toml
   clobsim demo
@@ -345,6 +346,12 @@ def cmd_kill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from live.doctor import run_doctor
+
+    return run_doctor(args.config)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from live.status_cmd import run_status
 
@@ -521,6 +528,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reset", action="store_true", help="remove the file instead")
     p.add_argument("--reason", default="operator: clobsim kill", help="written into the file")
     p.set_defaults(func=cmd_kill)
+
+    p = sub.add_parser(
+        "doctor", help="is this machine ready to run CONFIG: credentials, venue, clock, "
+                       "chain, journal, disk, alert webhook",
+    )  # fmt: skip
+    p.add_argument("config", help="a paper or live config")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser(
         "status", help="how a run is doing: its /status and /readyz, or its journal",
