@@ -27,7 +27,7 @@ from exchange_mock.matching_venue import MatchingVenue
 from live.market_feed import MarketChannel
 from live.notify import operator_alerts
 from live.paper_driver import CaptureFrames, FrameDriver, LiveFrames
-from live.record_cmd import _Discard, venue_markets
+from live.record_cmd import DiscardSink, venue_markets
 from live.recorder import ParquetRoll, Recorder, write_markets
 from live.session_builder import select_markets
 from sim.backtest_config import BacktestConfig
@@ -89,7 +89,7 @@ def build_paper(config: BacktestConfig, *, duration_s: float | None = None,
                "silence_s": v.ws_silence_s, **(channel_options or {})}  # fmt: skip
     channel = MarketChannel(v.ws_url.rstrip("/") + "/market", assets, recorder=frames,
                             **options)  # fmt: skip
-    channel.start(_Discard())  # its own events are not used: the driver parses the frames
+    channel.start(DiscardSink())  # its own events are not used: the driver parses the frames
     journal = SqliteJournal(str(run_dir / "journal.sqlite"))
     alerter, webhook = operator_alerts()
     meta_path.write_text(json.dumps(meta, indent=1))

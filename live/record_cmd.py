@@ -38,7 +38,7 @@ from sim.types import MarketInfo
 log = logging.getLogger("clobsim.record")
 
 
-class _Discard:
+class DiscardSink:
     """The channel's feed when only the frames are wanted: events are counted, not kept;
     a resolution is handed to ``on_resolved`` (the markets table records it)."""
 
@@ -106,7 +106,7 @@ def run_record(host: str, ws_url: str, markets: list[str], out: str | Path, *,
             write_markets(out, list(chosen.values()))
         log.warning("record: %s resolved %s", m.slug or m.condition_id, won)
 
-    sink = _Discard(resolved)
+    sink = DiscardSink(resolved)
     stop = threading.Event()
     old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     end = None if duration_s is None else time.monotonic() + duration_s
