@@ -4,13 +4,15 @@
 * ``/readyz``: 200 only if the run may trade now: the market feed connected and fresh
   (the executor has no feed problem), not HALTED (a journal that cannot be written
   halts), the engine loop turned within ``stuck_s``, the latest attempt of every call
-  kind answered (a refusal is an answer; a timeout or a 5xx is not); else 503 with
-  every reason that holds (JSON);
+  kind answered (a refusal is an answer; a timeout or a 5xx is not), the venue's probe
+  answering; else 503 with every reason that holds (JSON);
 * ``/status``: JSON: trading state and reason, breakers tripped, positions, open orders,
   cash and equity, feed problem, calls per kind, fills, refusals, last loop turn;
-* ``/metrics``: Prometheus text (``prometheus-client``): orders, fills, refusals by
-  reason, calls/retries/timeouts per kind, a call-latency histogram per kind, feed
-  up, equity, cash, breakers tripped, halted.
+* ``/metrics``: Prometheus text (``prometheus-client``): the run's counters
+  (``sim.run_counters``: orders, fills, refusals by reason, calls/retries/timeouts/
+  failures per kind, feed downs and age, equity, cash, breakers tripped, halted), a
+  call-latency histogram per kind (the venue probe's as ``kind="probe"``), the loop
+  age, and with a probe (``live.venue_probe``) ``clobsim_venue_up``.
 
 Reads happen on the server's thread while the engine runs: every value is a snapshot
 of a counter or a copy of a dict, never a lock the engine waits on. The same numbers
@@ -30,6 +32,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from sim.executor.trading_state import TradingState
+from sim.run_counters import run_counters
 
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -39,13 +42,17 @@ class OpsServer:
     ``stuck_s``: the engine loop must turn within this long for ``/readyz``."""
 
     def __init__(self, session, *, host: str = "127.0.0.1", port: int = 0,
-                 stuck_s: float = 30.0) -> None:  # fmt: skip
+                 stuck_s: float = 30.0, probe=None) -> None:  # fmt: skip
         self.session = session
         self.stuck_s = stuck_s
+        #: ``live.venue_probe.VenueProbe`` (or None): its verdict joins ``/readyz``
+        self.probe = probe
         self.registry = CollectorRegistry()
         self.latency = Histogram("clobsim_call_seconds", "venue call latency by kind",
                                  ["kind"], buckets=_BUCKETS, registry=self.registry)  # fmt: skip
         session.executor.caller.observe = self._observe
+        if probe is not None:
+            probe.observe = self._observe  # its latency: clobsim_call_seconds{kind="probe"}
         self.registry.register(_SessionCollector(self))
         self._turns = (-1, time.monotonic())
         self._last_error: dict[str, bool] = {}
@@ -104,6 +111,8 @@ class OpsServer:
         failing = [k for k, st in list(ex.caller.stats.items()) if st.last_failed]
         if failing:
             why.append(f"venue calls failing: {', '.join(failing)}")
+        if self.probe is not None and not self.probe.up:
+            why.append(f"venue unreachable: {self.probe.last_error}")
         return why
 
     def status(self) -> dict[str, Any]:
@@ -121,8 +130,13 @@ class OpsServer:
             "equity_usdc": ex.equity_usdc(), "clock_ns": now,
             "engine_turns": s.engine.turns, "loop_age_s": round(self.loop_age_s(), 3),
             "calls": {k: {"calls": st.calls, "retries": st.retries, "timeouts": st.timeouts,
-                          "max_elapsed_s": st.max_elapsed_s}
+                          "failed": st.failed, "max_elapsed_s": st.max_elapsed_s}
                       for k, st in list(ex.caller.stats.items()) if st.calls},
+            "feed_last_update_ns": s.feed.last_update_ns,
+            "venue": None if self.probe is None else {
+                "up": self.probe.up, "probes": self.probe.probes,
+                "failures": self.probe.failures, "last_error": self.probe.last_error,
+                "last_latency_s": self.probe.last_latency_s},
         }  # fmt: skip
 
     # ------------------------------------------------------------------ HTTP
@@ -156,56 +170,28 @@ class OpsServer:
 
 
 class _SessionCollector(Collector):
-    """The session's counters, read at each scrape."""
+    """The session's counters (``sim.run_counters``: the same names a backtest's report
+    shows), read at each scrape, plus the loop age and the venue probe's verdict."""
 
     def __init__(self, ops: OpsServer) -> None:
         self.ops = ops
 
     def collect(self):
         s = self.ops.session
-        ex = s.executor
-        tr = ex.tracker
-        c = CounterMetricFamily("clobsim_orders", "orders sent through the executor")
-        c.add_metric([], len(tr.orders))
-        yield c
-        c = CounterMetricFamily("clobsim_fills", "fills applied")
-        c.add_metric([], len(tr.fills))
-        yield c
-        c = CounterMetricFamily("clobsim_refusals", "orders refused, by reason", labels=["reason"])
-        by_reason: dict[str, int] = {}
-        for r in list(ex.refusals):
-            by_reason[r.reason] = by_reason.get(r.reason, 0) + 1
-        for reason, n in sorted(by_reason.items()):
-            c.add_metric([reason], n)
-        yield c
-        stats = list(ex.caller.stats.items())
-        families = (("clobsim_calls", "calls", "venue calls, by kind"),
-                    ("clobsim_retries", "retries", "retried attempts, by kind"),
-                    ("clobsim_timeouts", "timeouts", "timed-out attempts, by kind"))  # fmt: skip
-        for name, field, help_ in families:
-            c = CounterMetricFamily(name, help_, labels=["kind"])
-            for kind, st in stats:
-                c.add_metric([kind], getattr(st, field))
-            yield c
-        g = GaugeMetricFamily("clobsim_feed_up", "1 while market data can be trusted")
-        g.add_metric([], 0.0 if ex.feed_problem else 1.0)
-        yield g
-        g = GaugeMetricFamily("clobsim_halted", "1 while trading is halted")
-        g.add_metric([], 1.0 if ex.state is TradingState.HALTED else 0.0)
-        yield g
-        g = GaugeMetricFamily("clobsim_equity_usdc", "cash plus positions at mid")
-        g.add_metric([], ex.equity_usdc())
-        yield g
-        g = GaugeMetricFamily("clobsim_cash_usdc", "cash by our books")
-        g.add_metric([], tr.cash_usdc)
-        yield g
-        g = GaugeMetricFamily("clobsim_open_orders", "orders resting now")
-        g.add_metric([], len(tr.open()))
-        yield g
-        g = GaugeMetricFamily("clobsim_breakers_tripped", "risk breakers tripped now")
-        risk = ex.risk
-        g.add_metric([], len(risk.tripped_breakers(s.clock.now_ns())) if risk is not None else 0)
-        yield g
+        for c in run_counters(s.executor, s.feed):
+            family = CounterMetricFamily if c.kind == "counter" else GaugeMetricFamily
+            m = family(f"clobsim_{c.name}", c.help, labels=list(c.labels))
+            for labels, value in c.samples.items():
+                m.add_metric(list(labels), value)
+            yield m
         g = GaugeMetricFamily("clobsim_loop_age_seconds", "since the engine loop last turned")
         g.add_metric([], self.ops.loop_age_s())
         yield g
+        probe = self.ops.probe
+        if probe is not None:
+            g = GaugeMetricFamily("clobsim_venue_up", "1 while the venue's probe answers")
+            g.add_metric([], 1.0 if probe.up else 0.0)
+            yield g
+            c = CounterMetricFamily("clobsim_probe_failures", "venue probes that failed")
+            c.add_metric([], probe.failures)
+            yield c

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.executor import Executor
+from sim.run_counters import counters_dict, run_counters
 from sim.types import MarketInfo, Side
 
 if TYPE_CHECKING:
@@ -90,6 +91,9 @@ class BacktestResult:
     #: (``sim.engine.StrategyError``: callback, simulated time, exception, traceback); the
     #: tables above hold the results up to that point
     error: StrategyError | None = None
+    #: the run's counters at its end (``sim.run_counters``): the names and numbers a paper
+    #: or live run exports on ``/metrics``
+    counters: dict = field(default_factory=dict)
 
     def _repr_html_(self) -> str:  # Jupyter
         return self.summary.to_frame("value")._repr_html_()
@@ -110,6 +114,7 @@ def build_result(
     end_ns: int,
     extra: dict[str, object] | None = None,
     error: StrategyError | None = None,
+    feed: object | None = None,
 ) -> BacktestResult:
     market_of = {}
     outcome_of = {}
@@ -315,5 +320,6 @@ def build_result(
     summary["Halts"] = len(executor.halts)
     summary["Breaker trips"] = int((breakers["kind"] == "trip").sum()) if len(breakers) else 0
     summary["Alerts"] = len(alerts)
+    counters = counters_dict(run_counters(executor, feed, end_ns))
     return BacktestResult(orders, fills, positions, eq, refusals, summary, breakers, alerts, calls,
-                          error)  # fmt: skip
+                          error, counters)  # fmt: skip

@@ -48,6 +48,7 @@ class CallStats:
     over_deadline: int = 0  # attempts that returned later than their deadline (must stay 0)
     errors: dict[str, int] = field(default_factory=dict)
     last_failed: bool = False  # the latest attempt raised (a health check reads it)
+    failed: int = 0  # attempts that got no answer: timeouts, transient errors, lost answers
 
 
 def _bucket_params(config: ExecutorConfig, kind: str) -> tuple[float, float]:
@@ -117,6 +118,7 @@ class VenueCaller:
             return out
         except VenueError as exc:
             stats.last_failed = not isinstance(exc, VenueRejected)  # a refusal is an answer
+            stats.failed += stats.last_failed
             name = type(exc).__name__
             stats.errors[name] = stats.errors.get(name, 0) + 1
             if isinstance(exc, VenueTimeout):
