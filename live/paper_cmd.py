@@ -3,7 +3,8 @@
 ``paper`` trades the strategy on the live market feed against the simulated matching
 venue (``live/paper_builder.py``), recording the feed into its run folder, until
 SIGINT/SIGTERM or ``--duration``; it stops on a whole second of the run's clock and
-writes ``orders.parquet``, ``fills.parquet`` and ``summary.json`` there.
+writes its result tables there (``sim.run_files``: ``orders.parquet``, ``fills.parquet``,
+``summary.json``, ...), which ``clobsim report RUN_DIR`` renders.
 
 ``parity`` replays that folder's capture through the same strategy, executor and
 venue in simulated time and compares order by order and fill by fill: every field
@@ -30,6 +31,7 @@ from sim.backtest_config import BacktestConfig, load_backtest_config
 from sim.config_hash import trading_config_hash
 from sim.config_loader import from_mapping, load_toml
 from sim.errors import ConfigError
+from sim.run_files import write_run
 from sim.session import Session, build_session
 from sim.strategy_loader import load_strategy
 
@@ -115,24 +117,46 @@ def _paper(cfg: BacktestConfig, base: Path, run_dir: Path, duration_s: float | N
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
-        if ops is not None:
-            ops.stop()
-    for name in (*TABLES, "equity"):
-        getattr(result, name).to_parquet(run_dir / f"{name}.parquet")
-    (run_dir / "summary.json").write_text(result.summary.to_json(indent=1, default_handler=str))
+        ops.stop()
+    write_run(result, run_dir, kind="paper")  # `clobsim report RUN_DIR` reads it
     print(result.summary.to_string())
     return 0 if result.error is None else 3
 
 
-def start_ops(session: Session, port: int | None):
-    """The health and metrics endpoint on 127.0.0.1:``port`` (None: none)."""
-    if port is None:
-        return None
-    from live.ops_server import OpsServer
+class Operations:
+    """What watches a paper or live run from outside the engine: the venue probe
+    (``[venue] probe_s``; ``live.venue_probe``) always, and the health and metrics
+    endpoint on 127.0.0.1:``port`` when a port is given. ``stop()`` ends both."""
 
-    ops = OpsServer(session, port=port).start()
-    print(f"health and metrics: {ops.url}/healthz /readyz /status /metrics", flush=True)
-    return ops
+    def __init__(self, session: Session, port: int | None) -> None:
+        from live.ops_server import OpsServer
+        from live.venue_probe import VenueProbe
+
+        venue = session.config.venue
+        self.probe = None
+        if venue.probe_s > 0:
+            self.probe = VenueProbe(venue.host, interval_s=venue.probe_s,
+                                    timeout_s=min(venue.http_timeout_s, venue.probe_s),
+                                    alerter=session.executor.alerter,
+                                    now_ns=session.clock.now_ns)  # fmt: skip
+        self.server = None
+        if port is not None:
+            self.server = OpsServer(session, port=port, probe=self.probe).start()
+            print(f"health and metrics: {self.server.url}/healthz /readyz /status /metrics",
+                  flush=True)  # fmt: skip
+        if self.probe is not None:
+            self.probe.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        if self.probe is not None:
+            self.probe.stop()
+
+
+def start_ops(session: Session, port: int | None) -> Operations:
+    """The run's probe and (with a port) its health and metrics endpoint, started."""
+    return Operations(session, port)
 
 
 def replay_run(config_path: str | Path, run_dir: str | Path):

@@ -30,6 +30,7 @@ from sim.backtest_config import BacktestConfig, load_backtest_config
 from sim.config_hash import trading_config_hash
 from sim.errors import ConfigError
 from sim.executor.alerts import Alert
+from sim.run_files import write_run
 from sim.session import Session, build_session
 from sim.strategy_loader import load_strategy
 
@@ -104,13 +105,12 @@ def _start(cfg: BacktestConfig, base: Path, why: str, secrets, unvalidated: bool
 
     ops = start_ops(session, ops_port)
     try:
-        return _run(session)
+        return _run(session, Path(cfg.venue.journal_path).absolute().parent)
     finally:
-        if ops is not None:
-            ops.stop()
+        ops.stop()
 
 
-def _run(session: Session) -> int:
+def _run(session: Session, run_dir: Path) -> int:
     def stop(signum, frame):
         raise _Stop(signal.Signals(signum).name)
 
@@ -128,5 +128,7 @@ def _run(session: Session) -> int:
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+    write_run(result, run_dir, kind="live")  # `clobsim report` renders the folder
     print(result.summary.to_string())
+    print(f"results written to {run_dir}/ (clobsim report {run_dir})")
     return 0 if result.error is None else 3

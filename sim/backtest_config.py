@@ -14,6 +14,7 @@ from typing import Any
 from sim.config_loader import from_mapping, load_toml
 from sim.errors import ConfigError
 from sim.executor import ExecutorConfig
+from sim.ops_watch import AlertsConfig
 from sim.risk import RiskConfig
 
 QUEUE_MODELS = ("conservative", "clamped", "probabilistic")
@@ -82,6 +83,7 @@ class VenueConfig:
     user_poll_s: float = 5.0  # the user channel's REST reconcile poll
     heartbeat_s: float = 5.0  # venue heartbeats (its dead-man switch cancels all after 10 s)
     record_dir: str = ""  # record the market channel's raw frames here ("" = no recording)
+    probe_s: float = 5.0  # ask the venue's GET /time this often (network health; 0 = never)
     paper_lag_ms: float = 500.0  # paper: the run goes this far behind the newest frame
     paper_step_ms: float = 50.0  # paper: the time grid frames are taken on
 
@@ -100,7 +102,7 @@ class VenueConfig:
     _LIVE_KEYS = ("host", "ws_url", "rpc_url", "chain_id", "signature_type", "funder",
                   "http_timeout_s", "journal_path", "ws_ping_s", "ws_pong_timeout_s",
                   "ws_silence_s", "user_poll_s", "heartbeat_s", "record_dir", "paper_lag_ms",
-                  "paper_step_ms")  # fmt: skip
+                  "paper_step_ms", "probe_s")  # fmt: skip
 
     def _check_tagged(self) -> None:
         """A key of the other kind is a mistake (e.g. a latency model on the live venue)."""
@@ -136,6 +138,9 @@ class VenueConfig:
             if not 0 < getattr(self, key) < float("inf"):
                 raise ConfigError(key, f"must be a positive number of seconds, got "
                                        f"{getattr(self, key)!r}")  # fmt: skip
+        if not 0 <= self.probe_s < float("inf"):
+            raise ConfigError("probe_s", f"must be >= 0 seconds (0 = no probe), got "
+                                         f"{self.probe_s!r}")  # fmt: skip
         if not (self.paper_lag_ms >= 0 and self.paper_step_ms > 0):
             raise ConfigError("paper_lag_ms", "paper_lag_ms must be >= 0 and paper_step_ms > 0")
         if not 0 < self.heartbeat_s <= HEARTBEAT_MAX_S:
@@ -191,6 +196,8 @@ class BacktestConfig:
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
     faults: FaultsConfig = field(default_factory=FaultsConfig)
+    #: ``[alerts]``: the run-wide alerts (``sim.ops_watch``); not part of the config hash
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
