@@ -239,14 +239,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     console = _console()
     console.print(result.summary.to_string())
     if args.out:
+        from sim.run_files import write_run
+
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("orders", "fills", "positions", "equity", "refusals"):
-            getattr(result, name).to_csv(out / f"{name}.csv", index=name == "equity")
-        result.summary.to_frame("value").to_csv(out / "summary.csv")
-        if result.error is not None:
-            (out / "strategy_error.txt").write_text(result.error.traceback)
-        console.print(f"results written to {out}/")
+        write_run(result, out, kind="backtest", fmt="csv")
+        console.print(f"results written to {out}/ (an HTML report: clobsim report {out})")
     if result.error is not None:
         where = f"; traceback in {Path(args.out) / 'strategy_error.txt'}" if args.out else ""
         print(f"clobsim: run stopped: {result.error.line}; trading was halted (orders "

@@ -30,6 +30,7 @@ from sim.engine import Engine
 from sim.errors import ConfigError
 from sim.executor import Executor
 from sim.feed import MarketFeed
+from sim.ops_watch import OpsWatch
 from sim.results import BacktestResult, EquityRecorder, build_result
 from sim.risk import RiskManager
 from sim.strategy import Strategy
@@ -110,6 +111,7 @@ class Session:
             clock=clock, executor=self.executor, feed=self.feed, markets=markets,
             log=logging.getLogger(f"clobsim.strategy.{strategy.display_name}"),
         )  # fmt: skip
+        self.watch = OpsWatch(self.executor, clock, cfg.alerts).install()
         self.equity = EquityRecorder(self.executor, self.feed.mark)
         self.engine = Engine(
             strategy=strategy, feed=self.feed, executor=self.executor, context=self.context,
@@ -140,6 +142,7 @@ class Session:
             executor=self.executor, markets=self.venue.markets(), equity=self.equity,
             initial_cash_usdc=cfg.cash_usdc, events=self.parts.events(), wall_s=wall_s,
             start_ns=self.start_ns, end_ns=self.clock.now_ns(), extra=extra, error=engine.error,
+            feed=self.feed,
         )  # fmt: skip
 
 
