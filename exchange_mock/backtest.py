@@ -25,6 +25,7 @@ from sim.clock import SimClock
 from sim.errors import ConfigError
 from sim.executor import Executor, ExecutorConfig
 from sim.marketdata import Dataset, day_start_ns
+from sim.ops_watch import AlertsConfig
 from sim.results import BacktestResult
 from sim.risk import RiskConfig
 from sim.session import Session, SessionParts, register_builder
@@ -57,6 +58,7 @@ class Backtest:
         equity_interval_s: float = 60.0,
         fault_hook: FaultHook | None = None,
         progress: bool = False,
+        alerts: AlertsConfig | None = None,
     ) -> None:
         if not isinstance(strategy, Strategy):
             raise ConfigError("strategy", f"must be a sim.Strategy, got {type(strategy).__name__}")
@@ -69,6 +71,7 @@ class Backtest:
             venue=venue or VenueConfig(),
             executor=executor or ExecutorConfig(),
             risk=risk or RiskConfig(),
+            alerts=alerts or AlertsConfig(),
         )
         self.strategy = strategy
         self._dataset = data if isinstance(data, Dataset) else None

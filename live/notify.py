@@ -45,6 +45,8 @@ DISCORD_ENV = "CLOBSIM_DISCORD_WEBHOOK"
 WEBHOOK_ENV = "CLOBSIM_ALERT_WEBHOOK"
 _LEVELS = {"info": 0, "warning": 1, "critical": 2}
 _MAX_DISCORD = 2000  # characters of a Discord message
+#: info alerts an operator asked for: sent whatever ``min_level`` says
+ALWAYS_SENT = frozenset({"daily_summary", "feed_up", "venue_up"})
 
 
 class _Retryable(Exception):
@@ -107,7 +109,7 @@ class WebhookAlerter:
     # ------------------------------------------------------------------ trading side
     def alert(self, alert: Alert) -> None:
         """Queue ``alert`` for delivery; returns at once, never raises."""
-        if _LEVELS.get(alert.level, 1) < self._min:
+        if _LEVELS.get(alert.level, 1) < self._min and alert.kind not in ALWAYS_SENT:
             self._count("filtered")
             return
         key = (alert.kind, alert.message)

@@ -424,11 +424,14 @@ class Executor:
         since prices the strategy and the slippage bound rely on may be stale."""
         now = self.clock.now_ns()
         problem = "" if connected else (reason or "disconnected")
+        was = self._checks.feed_problem
         self._checks.feed_problem = problem
         self.feed_events.append((now, connected, reason))
         self._log.journal_safe("feed", now, "up" if connected else "down", {"reason": reason})
         if not connected:
             self._alarm("warning", "feed", f"market feed down: {problem}")
+        elif was:
+            self._alarm("info", "feed_up", f"market feed back (was: {was})")
 
     @property
     def feed_problem(self) -> str:
