@@ -13,6 +13,7 @@ One line per check, ``PASS``/``WARN``/``FAIL`` and why; exit 1 if any FAILs:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -116,7 +117,9 @@ def check_webhook(env=None) -> list[tuple[str, str, str]]:
     return [_line("PASS", "alerts", f"webhook {where(hook._url)} answers")]
 
 
-def run_doctor(config_path: str | Path, env=None) -> int:
+def run_doctor(config_path: str | Path, env=None, as_json: bool = False) -> int:
+    """Print each check (``as_json``: one JSON document, ``{"ok", "checks": [{"status",
+    "check", "detail"}]}``); 1 if any FAILed."""
     from sim.backtest_config import load_backtest_config
 
     cfg, _ = load_backtest_config(config_path)
@@ -125,6 +128,11 @@ def run_doctor(config_path: str | Path, env=None) -> int:
     if cfg.mode == "live":
         lines += check_credentials(env)
     lines += check_venue(cfg) + check_chain(cfg) + check_disk(cfg) + check_webhook(env)
-    for status, what, detail in lines:
-        print(f"{status:4}  {what:<12} {detail}")
-    return 1 if any(s == "FAIL" for s, _, _ in lines) else 0
+    failed = any(s == "FAIL" for s, _, _ in lines)
+    if as_json:
+        checks = [{"status": s, "check": w, "detail": d} for s, w, d in lines]
+        print(json.dumps({"ok": not failed, "checks": checks}, indent=2))
+    else:
+        for status, what, detail in lines:
+            print(f"{status:4}  {what:<12} {detail}")
+    return 1 if failed else 0

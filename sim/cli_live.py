@@ -61,7 +61,7 @@ def cmd_kill(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from live.doctor import run_doctor
 
-    return run_doctor(args.config)
+    return run_doctor(args.config, as_json=args.json)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -181,6 +181,7 @@ def add_live_verbs(sub) -> None:
                        "chain, journal, disk, alert webhook",
     )  # fmt: skip
     p.add_argument("config", help="a paper or live config")
+    p.add_argument("--json", action="store_true", help="print the checks as one JSON document")
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser(

@@ -4,6 +4,7 @@ is never printed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,5 +50,11 @@ def test_doctor_passes_a_healthy_setup_and_names_what_is_wrong(
         assert run_doctor(dead, env={"POLY_PRIVATE_KEY": KEY}) == 1
         out = capsys.readouterr().out
         assert "FAIL  venue" in out and "FAIL  chain" in out
+        assert run_doctor(dead, env={"POLY_PRIVATE_KEY": KEY}, as_json=True) == 1
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["ok"] is False
+        status = {c["check"]: c["status"] for c in doc["checks"]}
+        assert status["venue"] == "FAIL" and status["journal"] == "PASS"
+        assert KEY[2:] not in json.dumps(doc)
     finally:
         hook.server.shutdown()
