@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from live.ops_server import OpsServer
+from live.venue_probe import VenueProbe
 from tests.test_faults_helpers import Script, backtest, buy, write_dataset
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "docs" / "grafana-dashboard.json"
@@ -16,7 +17,8 @@ DASHBOARD = Path(__file__).resolve().parents[1] / "docs" / "grafana-dashboard.js
 
 def test_every_dashboard_query_names_an_exported_metric(tmp_path: Path) -> None:
     _, bt, _ = backtest(write_dataset(tmp_path / "ds"), Script((1.0, buy(0.52, 5.0))))
-    ops = OpsServer(bt.session).start()
+    probe = VenueProbe("http://127.0.0.1:9")  # not started: its gauges exist all the same
+    ops = OpsServer(bt.session, probe=probe).start()
     try:
         bt.session.executor.caller.observe("place", 0.01)
         with urllib.request.urlopen(ops.url + "/metrics", timeout=5) as resp:

@@ -19,9 +19,10 @@ import pytest
 
 from exchange_mock.faults import FaultSpec
 from live.capture import CaptureConnection, read_capture
-from live.notify import WEBHOOK_ENV
+from live.notify import ALWAYS_SENT, WEBHOOK_ENV
 from live.paper_cmd import run_paper, run_parity
 from sim.errors import ConfigError
+from sim.run_files import read_run
 from tests.server_helpers import M, plan, running_server, write_dataset
 from tests.test_notify import Hook
 
@@ -246,7 +247,10 @@ def test_the_paper_runs_alerts_reach_the_operators_webhook(paper_run) -> None:
     sent = json.loads((run_dir.parent / "alerts.json").read_text())
     feed = [a for a in sent if a["kind"] == "feed"]
     assert feed and "market feed down" in feed[0]["message"]  # the injected drop, told
-    assert all(a["level"] in ("warning", "critical") for a in sent)
+    back = [a for a in sent if a["kind"] == "feed_up"]
+    assert back and back[0]["level"] == "info"  # and its end: asked-for info goes out too
+    assert sent.index(feed[0]) < sent.index(back[0])
+    assert all(a["level"] in ("warning", "critical") or a["kind"] in ALWAYS_SENT for a in sent)
 
 
 def test_an_operators_probes_see_the_drop_and_the_recovery(paper_run) -> None:
@@ -259,6 +263,19 @@ def test_an_operators_probes_see_the_drop_and_the_recovery(paper_run) -> None:
     assert 200 in codes[down[-1] :]  # and ready again after it
     (text,) = probes["metrics"]
     assert "clobsim_orders_total" in text and "clobsim_feed_up" in text
+    metric = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+              if line and not line.startswith("#")}  # fmt: skip
+    assert metric["clobsim_feed_downs_total"] >= 1  # the drop, counted
+    assert metric["clobsim_venue_up"] == 1.0  # the venue's /time answered throughout
+
+
+def test_the_run_folder_holds_the_counters_metrics_exported(paper_run) -> None:
+    _, run_dir = paper_run
+    run = read_run(run_dir)
+    assert run.kind == "paper"
+    assert run.counters["feed_downs"] >= 1
+    assert run.counters["orders"] == len(run.table("orders")) > 0
+    assert run.counters["fills"] == len(run.table("fills"))
 
 
 def test_no_file_of_the_run_holds_the_webhook_token(paper_run) -> None:
