@@ -6,8 +6,9 @@ the standard ``logging`` tree every module already writes to:
 
 * ``path`` (rotated at ``max_bytes``, ``backups`` kept) gets one JSON object per record
   (structlog's ``ProcessorFormatter``): ``timestamp`` (UTC, ISO), ``level``, ``logger``,
-  ``event`` (the message), ``run_id``, ``mode``, ``strategy``, and an ``exception`` with
-  its traceback when there is one;
+  ``event`` (the message), ``run_id``, ``mode``, ``strategy``, an ``exception`` with
+  its traceback when there is one, and ``order_id``, ``venue_order_id``, ``market``,
+  ``asset_id``, ``alert`` when the record names them (``OrderLogger``, the alerts);
 * the console (stderr) gets ``time level logger: message``;
 * every secret value given (a private key, API secret and passphrase, a webhook URL or
   its token) and every ``0x`` + 64-hex string that is one of them is replaced by
@@ -29,6 +30,8 @@ import structlog
 
 REDACTED = "[redacted]"
 _MARK = "_clobsim_handler"
+#: a record's ``extra`` keys that become JSON fields (ids a person greps a log for)
+FIELDS = ("order_id", "venue_order_id", "market", "asset_id", "alert")
 
 
 class Redactor:
@@ -106,6 +109,7 @@ def configure_logging(path: str | Path, *, run_id: str, mode: str, strategy: str
     )
     to_file.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
+                           structlog.stdlib.ExtraAdder(allow=FIELDS),
                            structlog.processors.TimeStamper(fmt="iso", utc=True)],
         processors=[exc_text, structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     add_context, redact_event, structlog.processors.JSONRenderer()],
@@ -147,3 +151,25 @@ def run_secrets(env=None) -> list[str]:
     names = ("POLY_PRIVATE_KEY", "POLY_API_KEY", "POLY_API_SECRET", "POLY_API_PASSPHRASE",
              "CLOBSIM_DISCORD_WEBHOOK", "CLOBSIM_ALERT_WEBHOOK")  # fmt: skip
     return [env[n] for n in names if env.get(n)]
+
+
+class OrderLogger:
+    """``executor.on_order_change`` for a paper or live run: one INFO line per order state
+    change on ``clobsim.orders``, with ``order_id``, ``venue_order_id``, ``market`` (the
+    slug) and ``asset_id`` as fields of the JSON line."""
+
+    def __init__(self, markets: Iterable) -> None:
+        self._log = logging.getLogger("clobsim.orders")
+        self._market = {tok: m.slug or m.condition_id for m in markets
+                        for tok in (m.yes_token_id, m.no_token_id)}  # fmt: skip
+
+    def __call__(self, order) -> None:
+        req = order.request
+        market = self._market.get(req.asset_id, "")
+        why = f" ({order.reason})" if order.reason else ""
+        self._log.info(
+            "order %s %s %s %g @ %g: %s, filled %g%s", req.client_order_id, market,
+            req.side.name, req.size_shares, req.price, order.status.name, order.filled_shares,
+            why, extra={"order_id": req.client_order_id, "venue_order_id": order.venue_order_id,
+                        "market": market, "asset_id": req.asset_id},
+        )  # fmt: skip

@@ -124,14 +124,18 @@ def _paper(cfg: BacktestConfig, base: Path, run_dir: Path, duration_s: float | N
 
 
 class Operations:
-    """What watches a paper or live run from outside the engine: the venue probe
-    (``[venue] probe_s``; ``live.venue_probe``) always, and the health and metrics
-    endpoint on 127.0.0.1:``port`` when a port is given. ``stop()`` ends both."""
+    """What watches a paper or live run from outside the engine: the order log
+    (``live.logs.OrderLogger``) and the venue probe (``[venue] probe_s``;
+    ``live.venue_probe``) always, and the health and metrics endpoint on
+    127.0.0.1:``port`` when a port is given. ``stop()`` ends the probe and the endpoint."""
 
     def __init__(self, session: Session, port: int | None) -> None:
+        from live.logs import OrderLogger
         from live.ops_server import OpsServer
         from live.venue_probe import VenueProbe
 
+        # every order's changes in the run's log, with its ids and market as fields
+        session.executor.on_order_change = OrderLogger(session.venue.markets())
         venue = session.config.venue
         self.probe = None
         if venue.probe_s > 0:

@@ -289,3 +289,17 @@ def test_no_file_of_the_run_holds_the_webhook_token(paper_run) -> None:
     for path in run_dir.rglob("*"):
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_the_run_log_names_orders_markets_and_alerts_as_fields(paper_run) -> None:
+    _, run_dir = paper_run
+    (log,) = list((run_dir / "logs").glob("*.jsonl"))
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    orders = [line for line in lines if line["logger"] == "clobsim.orders"]
+    run = read_run(run_dir)
+    logged_ids = {line["order_id"] for line in orders}
+    assert logged_ids == set(run.table("orders")["client_order_id"])  # every order, no other
+    assert {line["market"] for line in orders} == {M.slug}
+    assert all(line["asset_id"] in (M.yes_token_id, M.no_token_id) for line in orders)
+    alerts = [line for line in lines if line["logger"] == "clobsim.alerts"]
+    assert "feed" in {line["alert"] for line in alerts}  # the drop's alert, as a field

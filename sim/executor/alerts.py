@@ -45,8 +45,9 @@ _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging
 
 class LogAlerter:
     def alert(self, alert: Alert) -> None:
+        ids = {k: alert.data[k] for k in ("order_id", "market") if k in alert.data}
         log.log(_LEVELS.get(alert.level, logging.WARNING), "%s: %s", alert.kind,
-                alert.message)  # fmt: skip
+                alert.message, extra={"alert": alert.kind, **ids})  # fmt: skip
 
 
 class Alarm:

@@ -110,7 +110,8 @@ class Canceller:
 
     def failed(self, client_order_id: str, exc: VenueError) -> None:
         # the cancel may have landed: ask the venue for the order's state next check
-        self._alarm("warning", "cancel_failed", f"cancel {client_order_id}: {exc}")
+        self._alarm("warning", "cancel_failed", f"cancel {client_order_id}: {exc}",
+                    {"order_id": client_order_id})  # fmt: skip
         self.recheck[client_order_id] = self._clock.now_ns()
         self._wake()
 

@@ -126,7 +126,7 @@ class FillHandler:
                     f"fill {tid} of {fill.client_order_id} was reversed by the venue: "
                     f"{fill.side._name_} {fill.size_shares:g} @ {fill.price:g} undone "
                     f"({event.reason or 'no reason given'})",
-                    {"trade_id": tid, "client_order_id": fill.client_order_id,
+                    {"trade_id": tid, "order_id": fill.client_order_id,
                      "asset_id": fill.asset_id, "size_shares": fill.size_shares,
                      "price": fill.price})  # fmt: skip
         self._log.changed(order)
@@ -163,7 +163,8 @@ class FillHandler:
             self._day.excess_slippage += 1
             self._alarm("warning", "slippage",
                         f"{fill.client_order_id} filled {excess:.4f}/share worse than expected",
-                        {"expected": expected, "price": fill.price})  # fmt: skip
+                        {"expected": expected, "price": fill.price,
+                         "order_id": fill.client_order_id})  # fmt: skip
             limit = self._config.slippage_breaker_fills
             if limit and self._day.excess_slippage >= limit:
                 self._guard.reduce(SLIPPAGE_BREAKER)

@@ -79,7 +79,8 @@ class OrderLog:
         if EPS_SHARES < filled < order.request.size_shares - EPS_SHARES:
             self._alarm("critical", "fok_partial",
                         f"FOK {order.client_order_id} ended with {filled} of "
-                        f"{order.request.size_shares} shares")  # fmt: skip
+                        f"{order.request.size_shares} shares",
+                        {"order_id": order.client_order_id})  # fmt: skip
 
     def refuse(
         self, now: int, cid: str, asset_id: object, side: object, price: object, size: object,

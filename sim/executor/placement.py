@@ -140,7 +140,8 @@ class Placer:
         self.lost_since[req.client_order_id] = self._clock.now_ns()
         self._log.set_status(order, OrderStatus.UNKNOWN, "outcome_unknown")
         self._alarm("critical", "order_lost",
-                    f"placement of {req.client_order_id} unanswered: {exc}")  # fmt: skip
+                    f"placement of {req.client_order_id} unanswered: {exc}",
+                    {"order_id": req.client_order_id})  # fmt: skip
         return OrderAck(req.client_order_id, None, False, OrderStatus.UNKNOWN,
                         "outcome_unknown", str(exc), self._clock.now_ns())  # fmt: skip
 
@@ -197,7 +198,7 @@ class Placer:
             self._funds.dirty = True
             self._alarm("critical", "funds_mismatch",
                         f"venue refused {order.client_order_id} for funds our check approved: "
-                        f"{message}")  # fmt: skip
+                        f"{message}", {"order_id": order.client_order_id})  # fmt: skip
         return self._log.venue_refused(now, order.request, reason, message)
 
     def recheck_lost(self, now: int) -> None:
@@ -215,7 +216,7 @@ class Placer:
                 self.lost.discard(cid)
                 self._log.set_status(order, OrderStatus.REJECTED, "never_reached_venue")
                 msg = f"{cid} not at the venue after {LOST_ORDER_WINDOW_S:g} s: settled"
-                self._alarm("warning", "order_lost", msg)
+                self._alarm("warning", "order_lost", msg, {"order_id": cid})
 
 
 def _retry_place(exc: BaseException) -> bool:
