@@ -161,3 +161,20 @@ def test_daily_summary_off(data):
 def test_bad_alerts_config_names_the_key(key, value):
     with pytest.raises(ConfigError, match=f"alerts.{key}"):
         AlertsConfig(**{key: value})
+
+
+@pytest.mark.parametrize(
+    "line, says",
+    [("check_s = 0", "alerts.check_s"), ("chek_s = 5", "alerts.chek_s': unknown key"),
+     ('reconnect_storm = "lots"', "alerts.reconnect_storm")],
+)  # fmt: skip
+def test_a_config_files_bad_alerts_table_is_refused_naming_the_key(tmp_path, line, says):
+    from sim.backtest_config import load_backtest_config
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[data]\npath = "x"\n[alerts]\n{line}\n')
+    with pytest.raises(ConfigError, match=says):
+        load_backtest_config(cfg)
+    cfg.write_text('[data]\npath = "x"\n[alerts]\ncheck_s = 5\nfunds = false\n')
+    loaded, _ = load_backtest_config(cfg)
+    assert loaded.alerts == AlertsConfig(check_s=5, funds=False)
