@@ -120,7 +120,7 @@ def test_funds_alert_off(data):
 
 
 def test_daily_summary_at_midnight_counts_the_day(data):
-    result, bt, _ = backtest(
+    _, bt, _ = backtest(
         data, Script((1.0, buy(0.52, 10.0)), (2.0, buy(0.40, 5e3))), executor=UNLIMITED
     )
     ex = bt.executor
