@@ -26,8 +26,39 @@ class Counter(NamedTuple):
     samples: dict[tuple[str, ...], float]
 
 
-def _one(name: str, kind: str, help_: str, value: float) -> Counter:
-    return Counter(name, kind, help_, (), {(): float(value)})
+#: every counter: name -> (kind, label or "", help). ``run_counters`` builds them in this
+#: order; a report shows a ``counters.json`` with these names, kinds and labels.
+SPEC: dict[str, tuple[str, str, str]] = {
+    "orders": ("counter", "", "orders sent through the executor"),
+    "fills": ("counter", "", "fills applied"),
+    "refusals": ("counter", "reason", "orders refused, by reason"),
+    "calls": ("counter", "kind", "venue calls, by kind"),
+    "retries": ("counter", "kind", "retried attempts, by kind"),
+    "timeouts": ("counter", "kind", "timed-out attempts, by kind"),
+    "call_failures": (
+        "counter",
+        "kind",
+        "attempts that got no answer (timeout, 5xx, lost), by kind",
+    ),
+    "feed_downs": ("counter", "", "times the market feed went down or silent"),
+    "alerts": ("counter", "", "alerts raised"),
+    "halts": ("counter", "", "times trading was halted"),
+    "feed_up": ("gauge", "", "1 while market data can be trusted"),
+    "halted": ("gauge", "", "1 while trading is halted"),
+    "equity_usdc": ("gauge", "", "cash plus positions at mid"),
+    "cash_usdc": ("gauge", "", "cash by our books"),
+    "open_orders": ("gauge", "", "orders resting now"),
+    "breakers_tripped": ("gauge", "", "risk breakers tripped now"),
+    "feed_age_seconds": ("gauge", "", "since the last market data"),
+}
+#: the CallStats field each per-kind call counter reads
+_CALL_FIELDS = {"calls": "calls", "retries": "retries", "timeouts": "timeouts",
+                "call_failures": "failed"}  # fmt: skip
+
+
+def _counter(name: str, samples: dict[tuple[str, ...], float]) -> Counter:
+    kind, label, help_ = SPEC[name]
+    return Counter(name, kind, help_, (label,) if label else (), samples)
 
 
 def run_counters(executor: Any, feed: Any = None, now_ns: int | None = None) -> list[Counter]:
@@ -41,48 +72,30 @@ def run_counters(executor: Any, feed: Any = None, now_ns: int | None = None) -> 
     for r in list(ex.refusals):
         by_reason[(r.reason,)] = by_reason.get((r.reason,), 0) + 1
     stats = list(ex.caller.stats.items())
-    downs = sum(1 for _, up, _ in list(ex.feed_events) if not up)
     risk = ex.risk
-    out = [
-        _one("orders", "counter", "orders sent through the executor", len(tr.orders)),
-        _one("fills", "counter", "fills applied", len(tr.fills)),
-        Counter(
-            "refusals",
-            "counter",
-            "orders refused, by reason",
-            ("reason",),
-            dict(sorted(by_reason.items())),
-        ),
-    ]
-    for name, field, help_ in (
-        ("calls", "calls", "venue calls, by kind"),
-        ("retries", "retries", "retried attempts, by kind"),
-        ("timeouts", "timeouts", "timed-out attempts, by kind"),
-        ("call_failures", "failed", "attempts that got no answer (timeout, 5xx, lost), by kind"),
-    ):
-        out.append(Counter(name, "counter", help_, ("kind",),
-                           {(k,): float(getattr(st, field)) for k, st in stats}))  # fmt: skip
-    out += [
-        _one("feed_downs", "counter", "times the market feed went down or silent", downs),
-        _one("alerts", "counter", "alerts raised", len(ex.memory_alerts.alerts)),
-        _one("halts", "counter", "times trading was halted", len(ex.halts)),
-        _one("feed_up", "gauge", "1 while market data can be trusted", not ex.feed_problem),
-        _one("halted", "gauge", "1 while trading is halted", ex.state is TradingState.HALTED),
-        _one("equity_usdc", "gauge", "cash plus positions at mid", ex.equity_usdc()),
-        _one("cash_usdc", "gauge", "cash by our books", tr.cash_usdc),
-        _one("open_orders", "gauge", "orders resting now", len(tr.open())),
-        _one(
-            "breakers_tripped",
-            "gauge",
-            "risk breakers tripped now",
-            len(risk.tripped_breakers(now)) if risk is not None else 0,
-        ),
-    ]
+    values: dict[str, Any] = {
+        "orders": len(tr.orders),
+        "fills": len(tr.fills),
+        "refusals": dict(sorted(by_reason.items())),
+        **{
+            name: {(k,): float(getattr(st, field)) for k, st in stats}
+            for name, field in _CALL_FIELDS.items()
+        },
+        "feed_downs": sum(1 for _, up, _ in list(ex.feed_events) if not up),
+        "alerts": len(ex.memory_alerts.alerts),
+        "halts": len(ex.halts),
+        "feed_up": not ex.feed_problem,
+        "halted": ex.state is TradingState.HALTED,
+        "equity_usdc": ex.equity_usdc(),
+        "cash_usdc": tr.cash_usdc,
+        "open_orders": len(tr.open()),
+        "breakers_tripped": len(risk.tripped_breakers(now)) if risk is not None else 0,
+    }
     if feed is not None:
         last = feed.last_update_ns
-        age = (now - last) / 1e9 if last else float("nan")
-        out.append(_one("feed_age_seconds", "gauge", "since the last market data", age))
-    return out
+        values["feed_age_seconds"] = (now - last) / 1e9 if last else float("nan")
+    return [_counter(name, v if isinstance(v, dict) else {(): float(v)})
+            for name, v in values.items()]  # fmt: skip
 
 
 def counters_dict(counters: list[Counter]) -> dict[str, Any]:

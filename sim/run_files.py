@@ -69,8 +69,11 @@ def write_run(result: Any, out: str | Path, *, kind: str, fmt: str = "parquet",
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    text: dict[str, list[str]] = {}  # CSV: the columns to read back as text (ids, reasons)
     for name in TABLES:
         df = getattr(result, name)
+        text[name] = [str(c) for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])
+                      and not pd.api.types.is_datetime64_any_dtype(df[c])]  # fmt: skip
         path = out / f"{name}.{fmt}"
         keep_index = name in _INDEX
         if fmt == "csv":
@@ -81,7 +84,12 @@ def write_run(result: Any, out: str | Path, *, kind: str, fmt: str = "parquet",
     docs = {
         "summary.json": json.loads(result.summary.to_json(default_handler=str)),
         "counters.json": counters if counters is not None else result.counters,
-        "result.json": {"kind": kind, "format": fmt, "tables": list(TABLES)},
+        "result.json": {
+            "kind": kind,
+            "format": fmt,
+            "tables": list(TABLES),
+            **({"text_columns": text} if fmt == "csv" else {}),
+        },
     }
     for fname, doc in docs.items():
         (out / fname).write_text(json.dumps(doc, indent=1, default=str))
@@ -102,11 +110,17 @@ def _json(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _table(path: Path, name: str) -> pd.DataFrame:
+def _table(path: Path, name: str, text: list[str] = ()) -> pd.DataFrame:
+    """One table; ``text``: a CSV's columns that are text (an id of digits stays a
+    string, an empty reason stays "")."""
     try:
         if path.suffix == ".csv":
             index = _INDEX.get(name)
-            df = pd.read_csv(path, index_col=index if index else None)
+            df = pd.read_csv(path, index_col=index if index else None,
+                             dtype=dict.fromkeys(text, str))  # fmt: skip
+            for c in text:
+                if c in df.columns:
+                    df[c] = df[c].fillna("")
         else:
             df = pd.read_parquet(path)
     except Exception as exc:  # pyarrow and pandas raise many kinds; each is this file's fault
@@ -142,10 +156,11 @@ def read_run(path: str | Path) -> RunFiles:
         fmt = found[0]
         kind = "paper" if (p / "run.json").is_file() else "backtest"
     run = RunFiles(p, kind)
+    text = doc.get("text_columns", {}) if (p / "result.json").is_file() else {}
     for name in TABLES:
         f = p / f"{name}.{fmt}"
         if f.is_file():
-            run.tables[name] = _table(f, name)
+            run.tables[name] = _table(f, name, text.get(name, []))
     if (p / "summary.json").is_file():
         run.summary = _json(p / "summary.json")
     elif (p / "summary.parquet").is_file():  # a `clobsim validate` run's folder
