@@ -19,6 +19,7 @@ Commands:
   clobsim doctor CONFIG.toml
   clobsim paper CONFIG.toml [--duration S]
   clobsim parity RUN_DIR --config CONFIG.toml
+  clobsim report RUN_DIR [--out FILE] [--json]
   clobsim demo
 """
 
@@ -40,7 +41,8 @@ EXIT_CODES = """exit codes:
   0  success (validate: GO)
   1  validate: NO-GO (the report says why); data check: the dataset has errors;
      data import: nothing importable (counts say why)
-  2  usage or configuration error (nothing was run)
+  2  usage or configuration error (nothing was run); report: not a run folder, or a
+     file in it that cannot be read (named)
   3  the run itself failed: a strategy callback raised (trading was halted, results so
      far and, for validate, the report are written) or clobsim hit an internal error"""
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
@@ -273,6 +275,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report["verdict"] == "GO" else EXIT_NO_GO
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.report.run_page import run_json, write_run_report
+    from sim.run_files import read_run
+
+    run = read_run(args.run_dir)  # RunFolderError (exit 2) names the folder or file
+    path = write_run_report(run, args.out)
+    if args.json:
+        from sim.report import to_jsonable
+
+        print(json.dumps(to_jsonable(run_json(run, path)), indent=1, allow_nan=False))
+    else:
+        print(path)
+    return EXIT_OK
+
+
 def verdict_line(report: dict) -> str:
     """The verdict in one line: both halves, and the first reason when it is NO-GO."""
     s = report["summary"]
@@ -364,6 +381,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     add_live_verbs(sub)
+
+    p = sub.add_parser(
+        "report", help="an HTML report of a finished run folder (backtest, paper, live, validate)",
+        description="Writes RUN_DIR/report.html (or --out) and prints its path. See "
+                    "docs/report.md.", epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (clobsim backtest --out, "
+                   "paper, live, validate --out)")  # fmt: skip
+    p.add_argument("--out", default=None, help="the HTML file to write (default "
+                   "RUN_DIR/report.html)")  # fmt: skip
+    p.add_argument("--json", action="store_true",
+                   help="print {path, kind, summary, counters} as JSON, not the path")  # fmt: skip
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="generate the demo week (cached) and summarise it")
     p.add_argument("--data", default=str(DEMO_DATA), help=f"dataset folder (default {DEMO_DATA})")
