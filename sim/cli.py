@@ -237,15 +237,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if cfg.strategy is None:
         raise ConfigError("strategy", "the config has no [strategy] table")
     strategy = load_strategy(cfg.strategy, base)
-    result = Backtest.from_config(cfg, strategy, progress=not args.quiet).run()
+    result = Backtest.from_config(cfg, strategy, progress=not (args.quiet or args.json)).run()
     console = _console()
-    console.print(result.summary.to_string())
+    if args.json:  # one document on stdout for a script: the summary and the counters
+        doc = {"summary": json.loads(result.summary.to_json(default_handler=str)),
+               "counters": result.counters, "out": args.out,
+               "error": result.error.line if result.error is not None else None}  # fmt: skip
+        print(json.dumps(doc, indent=1, default=str))
+    else:
+        console.print(result.summary.to_string())
     if args.out:
         from sim.run_files import write_run
 
         out = Path(args.out)
         write_run(result, out, kind="backtest", fmt="csv")
-        console.print(f"results written to {out}/ (an HTML report: clobsim report {out})")
+        if not args.json:
+            console.print(f"results written to {out}/ (an HTML report: clobsim report {out})")
     if result.error is not None:
         where = f"; traceback in {Path(args.out) / 'strategy_error.txt'}" if args.out else ""
         print(f"clobsim: run stopped: {result.error.line}; trading was halted (orders "
@@ -358,7 +365,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backtest", help="run a strategy over recorded data (TOML config)")
     p.add_argument("config", help="backtest config (see docs/config.md)")
-    p.add_argument("--out", default=None, help="folder for the result tables (CSV)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="folder for the run (CSV tables, summary.json, "
+        "counters.json; clobsim report reads it)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the summary and counters as one JSON document"
+    )
     p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,10 @@ def test_cli_backtest_runs_and_writes_tables(tmp_path: Path, capsys) -> None:
     assert "Fills" in capsys.readouterr().out
     fills = (out / "fills.csv").read_text().splitlines()
     assert len(fills) == 2 and ",TAKER," in fills[1]
+    assert main(["-q", "backtest", str(cfg), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)  # stdout holds the document and nothing else
+    assert doc["summary"]["Fills"] == 1 and doc["counters"]["fills"] == 1
+    assert doc["counters"] == json.loads((out / "counters.json").read_text())
 
 
 def test_cli_reports_a_bad_key_without_a_traceback(tmp_path: Path, capsys) -> None:
