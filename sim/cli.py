@@ -20,6 +20,7 @@ Commands:
   clobsim paper CONFIG.toml [--duration S]
   clobsim parity RUN_DIR --config CONFIG.toml
   clobsim report RUN_DIR [--out FILE] [--json]
+  clobsim sweep CONFIG.toml --grid GRID.toml --out DIR [--workers N] [--scheduler ADDR]
   clobsim demo
 """
 
@@ -268,7 +269,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     report = validate(args.config, out, workers=args.workers, progress=not args.quiet,
                       live_mock=True if args.live_mock else None,
-                      paper_run=args.paper_run)  # fmt: skip
+                      paper_run=args.paper_run, scheduler=args.scheduler)  # fmt: skip
     console = _console()
     console.print(render_table(report))
     console.print(verdict_line(report))
@@ -294,6 +295,34 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(json.dumps(to_jsonable(run_json(run, path)), indent=1, allow_nan=False))
     else:
         print(path)
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from exchange_mock.sweep import run_sweep
+
+    df = run_sweep(args.config, args.grid, args.out, workers=args.workers,
+                   scheduler=args.scheduler, progress=not args.quiet)  # fmt: skip
+    failed = int((df["verdict"] == "FAILED").sum())
+    if args.json:
+        print(df.to_json(orient="records", indent=1))
+    else:
+        shown = [
+            c
+            for c in df.columns
+            if c
+            not in ("why", "wall_s", "events", "lost_orders", "executor_refusals", "slippage_p95")
+        ]
+        _console().print(df[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        counts = df["verdict"].value_counts().to_dict()
+        print(
+            f"{len(df)} runs ({', '.join(f'{n} {v}' for v, n in counts.items())}); "
+            f"table: {Path(args.out) / 'sweep.parquet'}, runs: {Path(args.out) / 'runs'}/"
+        )
+    if failed:
+        print(f"clobsim: {failed} run(s) never finished (their workers kept dying); run the "
+              "same command again to retry them", file=sys.stderr)  # fmt: skip
+        return EXIT_RUN_FAILED
     return EXIT_OK
 
 
@@ -385,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_workers, default=None,
                    help="parallel runs: 0 = one per core, 1 = serial (default: the config's "
                         "[validation] workers, itself 0 by default)")  # fmt: skip
+    p.add_argument("--scheduler", default=None,
+                   help="a Dask scheduler's address (tcp://HOST:8786) to run on its workers "
+                        "(default: DASK_SCHEDULER_ADDRESS, else a local cluster)")  # fmt: skip
     p.add_argument("--live-mock", action="store_true",
                    help="also run the live-mock target: the scenarios through the live "
                         "adapter (LiveVenue, both WebSocket channels) against a loopback "
@@ -410,6 +442,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print {path, kind, summary, counters} as JSON, not the path")  # fmt: skip
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "sweep", help="backtests over a grid of parameters x seeds, on Dask, into one table",
+        description="Runs the product of GRID.toml's [grid] keys, [latency] models, [faults] "
+                    "sets and seeds as backtests of CONFIG (a local Dask cluster by default, "
+                    "--scheduler for an existing one) into OUT/sweep.parquet (one row per "
+                    "run) and OUT/runs/<id>/. Finished runs are not run again. See "
+                    "exchange_mock/sweep_grid.py for the grid's format.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    p.add_argument("config", help="a backtest config (its [validation.acceptance] judges runs)")
+    p.add_argument("--grid", required=True, help="the grid (TOML)")
+    p.add_argument("--out", required=True, help="the sweep's folder (resumed if it exists)")
+    p.add_argument("--workers", type=_workers, default=0,
+                   help="local processes: 0 = one per core, 1 = serial, no Dask")  # fmt: skip
+    p.add_argument("--scheduler", default=None,
+                   help="a Dask scheduler's address (tcp://HOST:8786): run on its workers "
+                        "(default: DASK_SCHEDULER_ADDRESS, else a local cluster)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("demo", help="generate the demo week (cached) and summarise it")
     p.add_argument("--data", default=str(DEMO_DATA), help=f"dataset folder (default {DEMO_DATA})")

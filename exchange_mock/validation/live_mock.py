@@ -7,7 +7,7 @@ live`` would (``mode = "live"``, ``LiveVenue``, both WebSocket channels, the
 REST poller, the journal, a reconcile before the first order) on the wall clock
 for the scenario's seconds. At the end it cancels what rests, reconciles once
 more and reads the venue's own books: the same evidence a backtest run gives
-(``runner._metrics``), with the venue's times mapped onto the wall clock, judged
+(``runner.run_metrics``), with the venue's times mapped onto the wall clock, judged
 by the same checks.
 
 The mock gets a throwaway wallet made for the run: your ``POLY_PRIVATE_KEY`` is
@@ -45,7 +45,7 @@ from exchange_mock.validation.live_scenarios import (
     LiveScenario,
     live_venue_settings,
 )
-from exchange_mock.validation.runner import RunOutcome, _artifacts, _metrics
+from exchange_mock.validation.runner import RunOutcome, _artifacts, run_metrics
 from sim.backtest_config import BacktestConfig, FaultsConfig
 from sim.marketdata import Dataset
 from sim.strategy_loader import load_strategy
@@ -114,7 +114,7 @@ def mock_exchange(cfg: BacktestConfig, *, speed: float, seed: int, plan) -> Iter
 
 @dataclass(frozen=True)
 class VenueBooks:
-    """The venue's own books, read once at the end of the run (what ``_metrics`` asks)."""
+    """The venue's own books, read once at the end of the run (what ``run_metrics`` asks)."""
 
     orders: list[OrderState]
     held: dict[str, float]
@@ -182,7 +182,7 @@ def run_live_one(base: BacktestConfig, base_dir: str, scenario: str, seed: int,
         res = session.run(progress=drive)
         wall = time.perf_counter() - t0
         bt = _Run(ex, books[0] if books else _read_books(mock))
-        metrics = _metrics(bt, res, cfg, mock.injector, wall, venue_ns=mock.to_wall_ns,
+        metrics = run_metrics(bt, res, cfg, mock.injector, wall, venue_ns=mock.to_wall_ns,
                            by_venue_id=True)  # fmt: skip
     metrics["feed_silence_s"] = cfg.venue.ws_silence_s  # the live watchdog is the channel's
     metrics["clock_slack_s"] = CLOCK_SLACK_S

@@ -1,8 +1,8 @@
 """Run the scenario x seed matrix: each run a full backtest under its faults.
 
-Runs are independent processes' worth of work: by default they are spread
-over the local cores (``ProcessPoolExecutor``); results are collected and
-sorted by (scenario, seed), so a parallel run equals a serial one.
+Runs are independent processes' worth of work: by default they are spread over a
+local Dask cluster, or a cluster's workers (``exchange_mock.parallel``); results are
+collected by run and sorted by (scenario, seed), so a parallel run equals a serial one.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,7 +107,7 @@ def run_one(base: BacktestConfig, base_dir: str, scenario: str, seed: int) -> Ru
               else m.condition_id for m in bt.venue.markets()}  # fmt: skip
     pnl = bt.executor.pnl.pnl_by_market(bt.executor._mark)
     arts["pnl_by_market"] = pd.Series({labels.get(k, k): v for k, v in pnl.items()}, dtype=float)
-    metrics = _metrics(bt, res, cfg, injector, wall)
+    metrics = run_metrics(bt, res, cfg, injector, wall)
     metrics["tested"] = tested
     metrics["drill_ns"] = drill[0] if drill else None
     if sc.fault_params is not None:
@@ -128,7 +126,7 @@ def _kill_switch_action(at_s: float, drill: list[int]):
     return install
 
 
-def _metrics(
+def run_metrics(
     bt: Backtest, res, cfg: BacktestConfig, injector, wall: float, *,
     venue_ns: Callable[[int], int] | None = None, by_venue_id: bool = False,
 ) -> dict:  # fmt: skip
@@ -301,27 +299,39 @@ def _guarded(base: BacktestConfig, base_dir: str, scenario: str, seed: int) -> R
 def run_matrix(
     base: BacktestConfig, base_dir: str, scenarios: list[str], seeds: list[int],
     workers: int = 0, on_done: Callable[[RunOutcome], None] | None = None,
+    scheduler: str | None = None,
 ) -> list[RunOutcome]:  # fmt: skip
-    """Every scenario x seed; ``workers`` 0 = one process per core (at most one per run),
-    1 = serial in this process. ``on_done`` is called as each run finishes."""
+    """Every scenario x seed through ``exchange_mock.parallel.run_tasks``: ``workers`` 0 =
+    a local Dask cluster of one process per core (at most one per run), 1 = serial in
+    this process; ``scheduler``: a Dask cluster's address. ``on_done`` is called as each
+    run finishes. A run whose worker kept dying comes back as a failed run."""
+    from exchange_mock.parallel import run_tasks
+
     if workers < 0:
         raise ValueError(f"workers must be >= 0 (0 = one per core), got {workers}")
-    jobs = [(s, seed) for s in scenarios for seed in seeds]
-    workers = workers or min(len(jobs), os.cpu_count() or 1)
-    outcomes = []
-    if workers <= 1:
-        for s, seed in jobs:
-            outcomes.append(_guarded(base, base_dir, s, seed))
-            if on_done is not None:
-                on_done(outcomes[-1])
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_guarded, base, base_dir, s, seed) for s, seed in jobs]
-            for f in as_completed(futures):
-                outcomes.append(f.result())
-                if on_done is not None:
-                    on_done(outcomes[-1])
+    jobs = [(base, base_dir, s, seed) for s in scenarios for seed in seeds]
+    keys = [f"{s}-s{seed}" for s in scenarios for seed in seeds]
+
+    def done(i: int, out: object) -> None:
+        if on_done is not None:
+            on_done(_outcome(jobs[i], out))
+
+    results = run_tasks(_guarded, jobs, keys, workers=workers, scheduler=scheduler,
+                        prefix="validate", on_done=done)  # fmt: skip
+    outcomes = [_outcome(job, r) for job, r in zip(jobs, results, strict=True)]
     return sorted(outcomes, key=lambda o: (scenarios.index(o.scenario), o.seed))
+
+
+def _outcome(job: tuple, result: object) -> RunOutcome:
+    """A task's result as a run outcome (a run that never came back: a failed run)."""
+    if isinstance(result, RunOutcome):
+        return result
+    _, _, scenario, seed = job
+    why = getattr(result, "why", repr(result))
+    return RunOutcome(scenario, seed, {}, failure={
+        "scenario": scenario, "seed": seed, "line": f"the run never finished: {why}",
+        "traceback": why,
+    })  # fmt: skip
 
 
 def day_range(base: BacktestConfig, days: int, available: list[dt.date]) -> BacktestConfig:

@@ -82,6 +82,7 @@ def load(path: str | Path) -> tuple[BacktestConfig, ValidationConfig, Path, dict
 def validate(
     config_path: str | Path, out_dir: str | Path, *, workers: int | None = None,
     progress: bool = False, live_mock: bool | None = None, paper_run: str | Path | None = None,
+    scheduler: str | None = None,
 ) -> dict:  # fmt: skip
     """Run everything and write report.md/html/json to ``out_dir``; returns the report.
 
@@ -95,7 +96,9 @@ def validate(
     its checks stand beside the backtest's (scenario ``live-mock/<name>``) and count
     for the verdict. ``paper_run`` (default: ``[validation] paper_run``) adds the
     judgement of a ``clobsim paper`` run folder (``paper_evidence.py``); the config must
-    then be that run's (``mode = "paper"``)."""
+    then be that run's (``mode = "paper"``). ``scheduler``: a Dask scheduler's address
+    for the matrix (``exchange_mock.parallel``; default: Dask's setting, else a local
+    cluster of ``workers``)."""
     from sim.config_hash import trading_config_hash
     from sim.report import write_report
 
@@ -113,7 +116,8 @@ def validate(
                                              else live_mock) else None  # fmt: skip
     total = len(scenarios) * len(seeds) + (len(live[0]) * len(live[1]) if live else 0)
     with _progress(progress, total) as on_done:
-        outcomes = run_matrix(cfg, str(base_dir), scenarios, seeds, n_workers, on_done)
+        outcomes = run_matrix(cfg, str(base_dir), scenarios, seeds, n_workers, on_done,
+                              scheduler=scheduler)  # fmt: skip
         checks = evaluate(outcomes, raw)
         if live is not None:
             from exchange_mock.validation.live_mock import PREFIX, run_live_matrix
