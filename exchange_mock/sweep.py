@@ -19,6 +19,9 @@ The verdict is the config's ``[validation.acceptance]`` criteria (the performanc
 of ``clobsim validate``) on the run: ``PASS`` or ``FAIL`` (``why`` says which), ``ERROR``
 when the strategy raised (``strategy_error``), ``FAILED`` when the run never came back
 (its worker kept dying; not recorded as finished, so a resume runs it again).
+``MACHINE_COLUMNS`` (``wall_s``, ``worker_peak_rss_mb``: the process's peak memory when
+the run ended) measure the machine: every other column is the same for the same data,
+config and seed, however the sweep was run.
 """
 
 from __future__ import annotations
@@ -112,7 +115,8 @@ def sweep_one(cfg: BacktestConfig, base_dir: str, run: SweepRun, out: str,
     err = metrics["strategy_error"]
     row = {"run_id": run.id, **run.params, **{k: metrics[k] for k in FIGURES},
            "verdict": "ERROR" if err else perf["verdict"],
-           "why": err["line"] if err else perf["why"], "wall_s": round(wall, 3)}  # fmt: skip
+           "why": err["line"] if err else perf["why"], "wall_s": round(wall, 3),
+           "worker_peak_rss_mb": round(_peak_rss_mb(), 1)}  # fmt: skip
     folder = Path(out) / "runs" / run.id
     write_run(res, folder, kind="backtest", fmt="parquet")
     tmp = folder / "row.json.part"
@@ -180,6 +184,19 @@ def _claim(out: Path, plan: SweepPlan) -> None:
     meta.write_text(json.dumps({"fingerprint": plan.fingerprint,
                                 "runs": [dataclasses.asdict(r) for r in plan.runs]},
                                indent=1, default=str))  # fmt: skip
+
+
+#: columns that measure the machine, not the run: they differ between two equal runs
+MACHINE_COLUMNS = ("wall_s", "worker_peak_rss_mb")
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (a worker's, when run on Dask)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def _bar(enabled: bool, total: int, done: int):

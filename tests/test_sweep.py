@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from distributed import LocalCluster
 
-from exchange_mock.sweep import load_sweep, run_sweep
+from exchange_mock.sweep import MACHINE_COLUMNS, load_sweep, run_sweep
 from exchange_mock.sweep_grid import SweepGrid
 from sim.cli import main
 from sim.errors import ConfigError
@@ -72,7 +72,8 @@ def grid(**extra) -> SweepGrid:
 
 
 def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(a.drop(columns="wall_s"), b.drop(columns="wall_s"))
+    pd.testing.assert_frame_equal(a.drop(columns=list(MACHINE_COLUMNS)),
+                                  b.drop(columns=list(MACHINE_COLUMNS)))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,7 @@ def test_a_worker_dying_mid_run_gets_the_run_retried_once(config, serial, tmp_pa
     assert marker.exists()  # a worker process really died
     assert len(got) == len(df) and got["run_id"].is_unique
     assert set(got["verdict"]) <= {"PASS", "FAIL"}  # every run came back, the killed one too
-    cols = [c for c in df.columns if c not in ("run_id", "wall_s")]
+    cols = [c for c in df.columns if c not in ("run_id", *MACHINE_COLUMNS)]
     pd.testing.assert_frame_equal(got[cols], df[cols])
 
 
