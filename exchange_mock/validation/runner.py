@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import logging
 import tempfile
 import time
@@ -294,6 +295,8 @@ def _guarded(base: BacktestConfig, base_dir: str, scenario: str, seed: int) -> R
             "scenario": scenario, "seed": seed, "line": f"{type(exc).__name__}: {exc}",
             "traceback": "".join(traceback.format_exception(exc)),
         })  # fmt: skip
+    finally:
+        gc.collect()  # the run's object graph (books, day arrays) goes before the next run
 
 
 def run_matrix(
