@@ -30,6 +30,7 @@ import dataclasses
 import gc
 import hashlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -43,10 +44,13 @@ from exchange_mock.sweep_grid import SweepGrid, SweepRun, apply_overrides
 from exchange_mock.validation.acceptance import AcceptanceConfig, judge_performance
 from exchange_mock.validation.runner import run_metrics
 from sim.backtest_config import BacktestConfig
+from sim.config_hash import trading_config_hash
 from sim.config_loader import from_mapping, load_toml
 from sim.errors import ConfigError
 from sim.run_files import write_run
 from sim.strategy_loader import load_strategy
+
+log = logging.getLogger(__name__)
 
 #: the summary figures of each row, from the run's metrics (``validation.runner``)
 FIGURES = ("return_pct", "pnl_usdc", "max_drawdown_pct", "orders", "fills", "refusals",
@@ -90,13 +94,17 @@ def plan_sweep(config_path: str | Path, grid: str | Path | SweepGrid) -> SweepPl
             cfg = dataclasses.replace(cfg, mode="backtest")
             if cfg.venue.kind != "sim":
                 raise ConfigError("venue.kind", "a sweep runs backtests: [venue] kind = 'sim'")
-        data = Path(cfg.data.path)
+        data = Path(cfg.data.path)  # as load_backtest_config resolves it
         if not data.is_absolute():
-            data = (base_dir / data).resolve() if (base_dir / data).exists() else data.resolve()
+            data = data.resolve() if data.exists() else (base_dir / data).resolve()
         configs[run.id] = dataclasses.replace(
             cfg, data=dataclasses.replace(cfg.data, path=str(data))
         )
-    doc = {"config": raw, "grid": dataclasses.asdict(grid)}
+    first = configs[runs[0].id]
+    doc = {"config": raw, "grid": dataclasses.asdict(grid),
+           # the strategy's source and the data's files: an edit of either is another sweep
+           "strategy": trading_config_hash(first, base_dir),
+           "data": _files(Path(first.data.path))}  # fmt: skip
     fingerprint = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode())
     return SweepPlan(base_dir, runs, configs, acceptance, fingerprint.hexdigest()[:16])
 
@@ -140,9 +148,9 @@ def run_sweep(config_path: str | Path, grid: str | Path | SweepGrid, out: str | 
     rows: dict[str, dict] = {}
     todo = []
     for run in plan.runs:
-        done = out / "runs" / run.id / "row.json"
-        if done.is_file():
-            rows[run.id] = json.loads(done.read_text())
+        row = _finished(out / "runs" / run.id / "row.json")
+        if row is not None:
+            rows[run.id] = row
         else:
             todo.append(run)
     jobs = [(plan.configs[r.id], str(plan.base_dir), r, str(out.resolve()), plan.acceptance)
@@ -197,6 +205,30 @@ def _peak_rss_mb() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def _finished(path: Path) -> dict | None:
+    """A finished run's row; None if it has none (or one that cannot be read: it runs
+    again, and says why)."""
+    if not path.is_file():
+        return None
+    try:
+        row = json.loads(path.read_text())
+        if isinstance(row, dict) and "run_id" in row:
+            return row
+        why = "not a row"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        why = str(exc)
+    log.warning("sweep: %s cannot be read (%s); its run runs again", path, why)
+    return None
+
+
+def _files(data: Path) -> list[tuple[str, int, int]]:
+    """(path, size, modification time) of a dataset's files: its fingerprint."""
+    if not data.is_dir():
+        return []
+    return sorted((str(p.relative_to(data)), p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in data.rglob("*") if p.is_file())  # fmt: skip
 
 
 def _bar(enabled: bool, total: int, done: int):

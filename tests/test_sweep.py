@@ -148,6 +148,30 @@ def test_a_folder_of_another_sweep_is_refused(config, serial) -> None:
         run_sweep(config, other, out, workers=1)
 
 
+def test_an_edited_strategy_is_another_sweep(config, tmp_path) -> None:
+    one = SweepGrid.from_mapping({"seeds": [1]})
+    run_sweep(config, one, tmp_path / "o", workers=1)
+    source = config.parent / "buyer.py"
+    text = source.read_text()
+    try:
+        source.write_text(text + "\n# edited\n")
+        with pytest.raises(ConfigError, match="another config or grid"):
+            run_sweep(config, one, tmp_path / "o", workers=1)
+    finally:
+        source.write_text(text)
+
+
+def test_an_unreadable_row_runs_again(config, tmp_path, caplog) -> None:
+    one = SweepGrid.from_mapping({"seeds": [1, 2]})
+    first = run_sweep(config, one, tmp_path / "o", workers=1)
+    broken = tmp_path / "o" / "runs" / first["run_id"].iloc[0] / "row.json"
+    broken.write_text("{not json")
+    again = run_sweep(config, one, tmp_path / "o", workers=1)
+    same(again, first)
+    assert json.loads(broken.read_text())["run_id"] == first["run_id"].iloc[0]
+    assert "cannot be read" in caplog.text
+
+
 def test_a_worker_dying_mid_run_gets_the_run_retried_once(config, serial, tmp_path) -> None:
     df, _ = serial
     marker = tmp_path / "died"
