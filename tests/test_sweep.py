@@ -16,6 +16,7 @@ from exchange_mock.sweep import MACHINE_COLUMNS, load_sweep, run_sweep
 from exchange_mock.sweep_grid import SweepGrid
 from sim.cli import main
 from sim.errors import ConfigError
+from sim.run_files import read_run
 from tests.test_faults_helpers import YES, write_dataset
 
 STRATEGY = f'''
@@ -29,9 +30,10 @@ class Buyer(Strategy):
     """Buys ``size`` at ``price`` every ``every_s``; ``die_once``: a marker file path; the
     first run to start while it is missing creates it and kills its process."""
 
-    def __init__(self, price=0.52, size=5.0, every_s=5.0, die_once="", die_always=False):
+    def __init__(self, price=0.52, size=5.0, every_s=5.0, die_once="", die_always=False,
+                 broken=False):
         self.price, self.size, self.every_s = price, size, every_s
-        self.die_once, self.die_always = die_once, die_always
+        self.die_once, self.die_always, self.broken = die_once, die_always, broken
 
     def on_start(self, ctx):
         if self.die_always:
@@ -43,6 +45,8 @@ class Buyer(Strategy):
         ctx.schedule("buy", every_s=self.every_s)
 
     def on_timer(self, ctx, name):
+        if self.broken:
+            raise RuntimeError("strategy broke on purpose")
         ctx.orders.buy("{YES}", self.price, self.size)
 '''
 
@@ -217,3 +221,15 @@ def test_a_bad_grid_is_refused_before_any_run_naming_the_key(config, tmp_path, r
     assert not (tmp_path / "never" / "runs").exists() or not any(
         (tmp_path / "never" / "runs").iterdir()
     )
+
+
+def test_a_strategy_that_raises_is_an_error_row_not_a_crash(config, tmp_path) -> None:
+    g = SweepGrid.from_mapping({"grid": {"strategy.params.broken": [False, True]}})
+    df = run_sweep(config, g, tmp_path / "o", workers=1)
+    bad = df[df["strategy.params.broken"]]
+    assert list(bad["verdict"]) == ["ERROR"]
+    assert "strategy broke on purpose" in bad["why"].iloc[0]
+    assert bad["halts"].iloc[0] == 1  # trading was halted, as in any run
+    assert list(df[~df["strategy.params.broken"]]["verdict"]) != ["ERROR"]
+    run = read_run(tmp_path / "o" / "runs" / bad["run_id"].iloc[0])
+    assert "strategy broke on purpose" in run.strategy_error
