@@ -33,7 +33,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from rich.cells import cell_len
@@ -161,13 +160,7 @@ def write_report(report: dict, artifacts: dict | None, out_dir: Path | str) -> d
     paths: dict[str, Path] = {}
 
     figures = make_figures(report, artifacts)
-    pngs: dict[str, bytes] = {}
-    try:
-        for name, fig in figures.items():
-            pngs[name] = plots.figure_png(fig)
-    finally:
-        for fig in figures.values():
-            plt.close(fig)
+    pngs = {name: plots.figure_png(fig) for name, fig in figures.items()}
     for name, png in pngs.items():
         p = plot_dir / f"{name}.png"
         p.write_bytes(png)

@@ -1,8 +1,9 @@
 """Plots of the paper-validation report: one function per plot, each returning a Figure.
 
 Every function accepts empty or partially filled inputs (missing columns, empty frames,
-``None``) and then draws a "no data" panel instead of raising. The caller owns the
-figure and must ``plt.close(fig)`` it.
+``None``) and then draws a "no data" panel instead of raising. The figures are plain
+``matplotlib.figure.Figure`` objects, outside pyplot: importing this module never
+changes the user's backend (a notebook keeps its inline plots), nothing needs closing.
 """
 
 from __future__ import annotations
@@ -13,10 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -137,9 +134,8 @@ def plot_equity_drawdown(equity: Any, breakers: Any = None, halts: Any = None) -
     Breaker trips are vertical lines coloured and labelled per breaker; kill-switch
     halts are red dashed lines.
     """
-    fig, (ax_eq, ax_dd) = plt.subplots(
-        2, 1, figsize=(11, 6.5), sharex=True, gridspec_kw={"height_ratios": [2.2, 1]}
-    )
+    fig = Figure(figsize=(11, 6.5))
+    ax_eq, ax_dd = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1]})
     ax_eq.set_title("Baseline equity and drawdown")
     eq = _equity_frame(equity)
     has_eq = not eq.empty and "equity_usdc" in eq.columns
@@ -185,7 +181,7 @@ def _mark_events(ax_eq, ax_dd, breakers: Any, halts: Any) -> None:
         if "breaker" in trips.columns
         else pd.Series("breaker", index=trips.index)
     )
-    cmap = plt.get_cmap("tab10")
+    cmap = matplotlib.colormaps["tab10"]
     label_text = len(trips) <= 12  # text labels only while they stay readable
     for i, name in enumerate(sorted(names.unique())):
         colour = cmap(i % 10)
@@ -277,7 +273,8 @@ def plot_slippage(fills: Any, scope: str = "baseline + scenarios pooled") -> Fig
     """
     frames = [fills] if isinstance(fills, pd.DataFrame) or fills is None else list(fills)
     values = taker_slippage(frames)
-    fig, ax = plt.subplots(figsize=(9, 4.8))
+    fig = Figure(figsize=(9, 4.8))
+    ax = fig.subplots()
     ax.set_title(f"Slippage of taker fills ({scope})")
     if values.size == 0:
         _no_data(ax, "no data: no taker fill")
@@ -342,7 +339,8 @@ def plot_call_latency(calls: Mapping[str, Any] | Iterable[Any]) -> Figure:
     are red and carry the number of over-deadline calls.
     """
     worst = worst_calls(calls)
-    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(worst) + 3), 4.5))
+    fig = Figure(figsize=(max(7, 1.1 * len(worst) + 3), 4.5))
+    ax = fig.subplots()
     ax.set_title("Worst call latency vs deadline (max over scenarios)")
     if worst.empty:
         _no_data(ax)
@@ -405,7 +403,8 @@ def first_seed_runs(runs: Sequence[Mapping[str, Any]], seeds: Sequence[int] = ()
 def plot_fills_per_scenario(runs: Sequence[Mapping[str, Any]], seeds: Sequence[int] = ()) -> Figure:
     """Fills (and orders, lighter) per scenario, first seed of each scenario."""
     rows = first_seed_runs(runs, seeds)
-    fig, ax = plt.subplots(figsize=(max(7, 0.8 * len(rows) + 3), 4.5))
+    fig = Figure(figsize=(max(7, 0.8 * len(rows) + 3), 4.5))
+    ax = fig.subplots()
     ax.set_title("Fills per scenario (first seed)")
     if not rows:
         _no_data(ax)
@@ -449,7 +448,8 @@ def plot_pnl_by_market(pnl: Any, top: int = 20) -> Figure:
     s = pd.to_numeric(pnl, errors="coerce") if isinstance(pnl, pd.Series) else pd.Series()
     s = s[np.isfinite(s.to_numpy(dtype=float))] if len(s) else s
     fig_h = 2.0 + 0.32 * min(top, max(len(s), 4))
-    fig, ax = plt.subplots(figsize=(10, fig_h))
+    fig = Figure(figsize=(10, fig_h))
+    ax = fig.subplots()
     title = "Baseline P&L by market"
     if len(s) > top:
         title += f" (top {top} of {len(s)} by |P&L|)"

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -166,11 +165,8 @@ def equity_png(run: RunFiles) -> bytes | None:
     if eq.empty:
         return None
     fig = plots.plot_equity_drawdown(eq, run.table("breakers"), halts(run))
-    try:
-        fig.axes[0].set_title("Equity and drawdown")
-        return plots.figure_png(fig, dpi=100)  # 1,100 px: shown unscaled in the page
-    finally:
-        plt.close(fig)
+    fig.axes[0].set_title("Equity and drawdown")
+    return plots.figure_png(fig, dpi=100)  # 1,100 px: shown unscaled in the page
 
 
 def _chart_html(run: RunFiles) -> list[str]:
