@@ -9,7 +9,7 @@ Where the runs go, in order:
    (``DASK_SCHEDULER_ADDRESS`` in the environment, or ``scheduler-address`` in a Dask
    config file): that cluster's workers;
 3. otherwise a local cluster of ``workers`` processes (0 = one per core), one thread
-   each, bound to 127.0.0.1 and without a dashboard, started for the call and closed
+   each, bound to 127.0.0.1 (its dashboard too, on a free port), started for the call and closed
    after it.
 
 Each run is one task with a stable key (``<prefix>-<key>``): results come back by key,
@@ -71,7 +71,7 @@ def dask_client(workers: int = 0, scheduler: str | None = None) -> Iterator[Any]
         return
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None,
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0",
                            silence_logs=logging.ERROR)  # fmt: skip
     client = Client(cluster)
     try:

@@ -8,12 +8,17 @@ df = run_sweep("examples/window_pair.toml", "examples/window_pair_grid.toml",
 df.groupby("risk.daily_loss_usdc")["return_pct"].mean()
 ```
 
-``OUT`` holds ``sweep.parquet`` (the DataFrame: one row per run, its parameters, its
-summary figures and its verdict), ``sweep.json`` (what was swept: the config and the
-grid, fingerprinted) and ``runs/<id>/`` (the run's tables, as ``clobsim backtest --out``
-writes them in Parquet, and ``row.json``, written last). A run whose ``row.json`` is
-there is finished: after an interrupt, the same command runs only what is missing. An
-``OUT`` that holds a sweep of another config or grid is refused, never mixed.
+``OUT`` holds ``sweep.parquet`` (the DataFrame: one row per run of the grid, its
+parameters, its summary figures and its verdict), ``sweep.json`` (the fingerprint of
+what every run shares: the config, the strategy's source, the dataset's files) and
+``runs/<id>/`` (the run's tables, as ``clobsim backtest --out`` writes them in Parquet,
+and ``row.json``, written last). A run whose ``row.json`` is there is finished: after an
+interrupt the same command runs only what is missing, and a grown grid (another seed or
+value) only its new runs. An ``OUT`` whose runs came from another config, strategy
+source or dataset is refused, never mixed.
+
+With ``workers`` other than 1, call it under ``if __name__ == "__main__":`` in a script
+(Dask starts its worker processes by spawning; notebooks and the CLI need nothing).
 
 The verdict is the config's ``[validation.acceptance]`` criteria (the performance half
 of ``clobsim validate``) on the run: ``PASS`` or ``FAIL`` (``why`` says which), ``ERROR``
@@ -101,7 +106,7 @@ def plan_sweep(config_path: str | Path, grid: str | Path | SweepGrid) -> SweepPl
             cfg, data=dataclasses.replace(cfg.data, path=str(data))
         )
     first = configs[runs[0].id]
-    doc = {"config": raw, "grid": dataclasses.asdict(grid),
+    doc = {"config": raw,
            # the strategy's source and the data's files: an edit of either is another sweep
            "strategy": trading_config_hash(first, base_dir),
            "data": _files(Path(first.data.path))}  # fmt: skip
@@ -113,6 +118,7 @@ def sweep_one(cfg: BacktestConfig, base_dir: str, run: SweepRun, out: str,
               acceptance: AcceptanceConfig) -> dict[str, Any]:  # fmt: skip
     """One run: backtest, tables into ``out/runs/<id>/``, ``row.json`` last; the row.
     Deterministic: a run started again (its worker died) writes the same files."""
+    logging.getLogger("clobsim.alerts").disabled = True  # they are in the run's tables
     strategy = load_strategy(cfg.strategy, Path(base_dir))
     bt = Backtest.from_config(cfg, strategy)
     t0 = time.perf_counter()
@@ -121,8 +127,10 @@ def sweep_one(cfg: BacktestConfig, base_dir: str, run: SweepRun, out: str,
     metrics = run_metrics(bt, res, cfg, bt.session.parts.extras.get("fault_hook"), wall)
     perf = judge_performance([metrics], acceptance)
     err = metrics["strategy_error"]
+    failed = [ln["name"] for ln in perf["lines"] if ln["status"] == "FAIL"]
     row = {"run_id": run.id, **run.params, **{k: metrics[k] for k in FIGURES},
-           "verdict": "ERROR" if err else perf["verdict"],
+           "venue_refusals": metrics["refusals"] - metrics["executor_refusals"],
+           "verdict": "ERROR" if err else perf["verdict"], "failed": ",".join(failed),
            "why": err["line"] if err else perf["why"], "wall_s": round(wall, 3),
            "worker_peak_rss_mb": round(_peak_rss_mb(), 1)}  # fmt: skip
     folder = Path(out) / "runs" / run.id
@@ -185,8 +193,9 @@ def _claim(out: Path, plan: SweepPlan) -> None:
     if meta.is_file():
         had = json.loads(meta.read_text()).get("fingerprint")
         if had != plan.fingerprint:
-            raise ConfigError("--out", f"{out} holds a sweep of another config or grid "
-                              f"({had} != {plan.fingerprint}); use a new folder")  # fmt: skip
+            raise ConfigError("--out", f"{out} holds runs of another config, strategy source "
+                              f"or dataset ({had} != {plan.fingerprint}); use a new "
+                              "folder")  # fmt: skip
         return
     (out / "runs").mkdir(parents=True, exist_ok=True)
     meta.write_text(json.dumps({"fingerprint": plan.fingerprint,

@@ -23,7 +23,9 @@ The runs are the product of every ``[grid]`` key (in file order), then the laten
 models, then the fault sets, then the seeds: 3 x 2 x 2 x 2 x 2 = 48 runs above;
 ``[fixed]`` applies to all of them (here: only 14 of the day's windows). Each
 run's parameters are one row's columns (``latency`` and ``faults`` by name, ``seed``);
-its id is a digest of them, so the same run has the same id in every sweep of the grid.
+its id is a digest of what it sets in the config (``[fixed]`` and the latency tables
+included), so the same run has the same id in every grid that holds it: a grid that
+grows (another seed, another value) reuses the runs a folder has finished.
 Every run's config is built and checked before any run starts: a key that does not
 exist or a value it cannot take is a ``ConfigError`` naming the grid key and the value.
 """
@@ -132,7 +134,8 @@ class SweepGrid:
         for combo in itertools.product(*(values for _, values in axes)):
             params = {name: shown for (name, _), (shown, _) in zip(axes, combo, strict=True)}
             overrides = {**self.fixed, **dict(over for _, over in combo)}
-            digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+            # the id: what the run changes in the config (latency tables, [fixed] included)
+            digest = hashlib.sha256(json.dumps(overrides, sort_keys=True, default=str).encode())
             out.append(SweepRun(digest.hexdigest()[:12], params, overrides))
         return out
 

@@ -111,7 +111,7 @@ def test_serial_local_cluster_and_a_second_scheduler_give_the_same_table(
     df, _ = serial
     same(run_sweep(config, grid(), tmp_path / "local", workers=2), df)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:  # fmt: skip
+                      dashboard_address="127.0.0.1:0") as cluster:  # fmt: skip
         address = cluster.scheduler_address
         rc = main(["-q", "sweep", str(config), "--grid", str(_grid_file(tmp_path)),
                    "--out", str(tmp_path / "remote"), "--scheduler", address])  # fmt: skip
@@ -145,11 +145,29 @@ def test_an_interrupted_sweep_runs_only_what_is_missing(config, serial, tmp_path
     assert all((out / "runs" / r / "row.json").is_file() for r in gone)
 
 
-def test_a_folder_of_another_sweep_is_refused(config, serial) -> None:
+def test_a_grown_grid_runs_only_its_new_runs(config, serial, tmp_path) -> None:
+    df, _ = serial
+    out = tmp_path / "grown"
+    run_sweep(config, grid(), out, workers=1)
+    stamps = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("runs/*/row.json")}
+    more = SweepGrid.from_mapping({**GRID, "seeds": [1, 2, 3]})
+    grown = run_sweep(config, more, out, workers=1)
+    assert len(grown) == len(df) * 3 // 2
+    old = grown[grown["seed"] != 3].set_index("run_id").loc[df["run_id"]].reset_index()
+    same(old, df)  # the seeds 1 and 2 rows: the same runs, under the same ids
+    assert {
+        p.parent.name: p.stat().st_mtime_ns
+        for p in out.glob("runs/*/row.json")
+        if p.parent.name in stamps
+    } == stamps  # the finished runs did not run again
+
+
+def test_a_folder_of_another_config_is_refused(config, serial, tmp_path) -> None:
     _, out = serial
-    other = SweepGrid.from_mapping({**GRID, "seeds": [3]})
-    with pytest.raises(ConfigError, match="another config or grid"):
-        run_sweep(config, other, out, workers=1)
+    other = config.parent / "other.toml"
+    other.write_text(config.read_text().replace("cash_usdc = 1000.0", "cash_usdc = 900.0"))
+    with pytest.raises(ConfigError, match="another config, strategy source or dataset"):
+        run_sweep(other, grid(), out, workers=1)
 
 
 def test_an_edited_strategy_is_another_sweep(config, tmp_path) -> None:
@@ -159,7 +177,7 @@ def test_an_edited_strategy_is_another_sweep(config, tmp_path) -> None:
     text = source.read_text()
     try:
         source.write_text(text + "\n# edited\n")
-        with pytest.raises(ConfigError, match="another config or grid"):
+        with pytest.raises(ConfigError, match="another config, strategy source"):
             run_sweep(config, one, tmp_path / "o", workers=1)
     finally:
         source.write_text(text)
