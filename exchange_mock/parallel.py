@@ -34,7 +34,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sim.errors import ClobsimError
+
 log = logging.getLogger(__name__)
+#: how long a scheduler named by address may take to answer before it counts as down
+CONNECT_TIMEOUT_S = 15
+
+
+class SchedulerUnreachable(ClobsimError):
+    """The Dask scheduler named by ``--scheduler`` (or Dask's setting) does not answer."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,13 @@ def dask_client(workers: int = 0, scheduler: str | None = None) -> Iterator[Any]
 
     address = scheduler_address(scheduler)
     if address:
-        client = Client(address, timeout="30s")
+        try:
+            client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SchedulerUnreachable(
+                f"cannot reach the Dask scheduler at {address} ({exc}); is it running? (it "
+                "comes from --scheduler, or else DASK_SCHEDULER_ADDRESS or a Dask config)"
+            ) from None
         try:
             yield client
         finally:

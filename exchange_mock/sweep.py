@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -49,11 +50,11 @@ from exchange_mock.sweep_grid import SweepGrid, SweepRun, apply_overrides
 from exchange_mock.validation.acceptance import AcceptanceConfig, judge_performance
 from exchange_mock.validation.runner import run_metrics
 from sim.backtest_config import BacktestConfig
-from sim.config_hash import trading_config_hash
 from sim.config_loader import from_mapping, load_toml
 from sim.errors import ConfigError
 from sim.run_files import write_run
-from sim.strategy_loader import load_strategy
+from sim.strategy_loader import load_strategy, strategy_class
+from sim.strategy_params import check_params
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,12 @@ def plan_sweep(config_path: str | Path, grid: str | Path | SweepGrid) -> SweepPl
             raise ConfigError("strategy", "the config has no [strategy] table")
         if cfg.faults.plans:
             _plans(cfg.faults.plans, cfg.seed)  # an unknown plan name: before any run
+        cls = strategy_class(cfg.strategy, base_dir)
+        try:
+            check_params(cls, cfg.strategy.params)  # a misspelt or mistyped parameter too
+        except ConfigError as exc:
+            shown = ", ".join(f"{k} = {v!r}" for k, v in run.params.items())
+            raise ConfigError(exc.key, f"{exc.problem} (in the sweep run {shown})") from None
         if cfg.mode != "backtest" or cfg.venue.kind != "sim":
             cfg = dataclasses.replace(cfg, mode="backtest")
             if cfg.venue.kind != "sim":
@@ -108,7 +115,7 @@ def plan_sweep(config_path: str | Path, grid: str | Path | SweepGrid) -> SweepPl
     first = configs[runs[0].id]
     doc = {"config": raw,
            # the strategy's source and the data's files: an edit of either is another sweep
-           "strategy": trading_config_hash(first, base_dir),
+           "strategy": _source_sha(strategy_class(first.strategy, base_dir)),
            "data": _files(Path(first.data.path))}  # fmt: skip
     fingerprint = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode())
     return SweepPlan(base_dir, runs, configs, acceptance, fingerprint.hexdigest()[:16])
@@ -230,6 +237,15 @@ def _finished(path: Path) -> dict | None:
         why = str(exc)
     log.warning("sweep: %s cannot be read (%s); its run runs again", path, why)
     return None
+
+
+def _source_sha(cls: type) -> str:
+    """The digest of the file that defines the strategy class."""
+    try:
+        source = Path(inspect.getsourcefile(cls) or "").read_bytes()
+    except (OSError, TypeError):
+        source = inspect.getsource(cls).encode()
+    return hashlib.sha256(source).hexdigest()
 
 
 def _files(data: Path) -> list[tuple[str, int, int]]:

@@ -320,8 +320,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"table: {Path(args.out) / 'sweep.parquet'}, runs: {Path(args.out) / 'runs'}/"
         )
     if failed:
-        print(f"clobsim: {failed} run(s) never finished (their workers kept dying); run the "
-              "same command again to retry them", file=sys.stderr)  # fmt: skip
+        print(f"clobsim: {failed} run(s) never finished (the why column says why: a worker "
+              "that kept dying, a machine error); run the same command again to retry them",
+              file=sys.stderr)  # fmt: skip
         return EXIT_RUN_FAILED
     return EXIT_OK
 

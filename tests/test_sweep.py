@@ -230,7 +230,8 @@ def test_a_run_that_keeps_killing_its_worker_is_reported_not_lost(config, tmp_pa
      ({"seeds": [1, 1]}, "grid.seeds"),
      ({"latency": {"fast": 3}}, "grid.latency.fast"),
      ({"faults": {"x": ["no_such_plan"]}}, "no_such_plan"),
-     ({"gird": {}}, "grid.gird")],
+     ({"gird": {}}, "grid.gird"),
+     ({"grid": {"strategy.params.pric": [0.5]}}, "has no parameter 'pric'")],
 )  # fmt: skip
 def test_a_bad_grid_is_refused_before_any_run_naming_the_key(config, tmp_path, raw, says):
     with pytest.raises(ConfigError, match=says):
@@ -251,3 +252,20 @@ def test_a_strategy_that_raises_is_an_error_row_not_a_crash(config, tmp_path) ->
     assert list(df[~df["strategy.params.broken"]]["verdict"]) != ["ERROR"]
     run = read_run(tmp_path / "o" / "runs" / bad["run_id"].iloc[0])
     assert "strategy broke on purpose" in run.strategy_error
+
+
+def test_a_dead_scheduler_is_named_not_a_traceback(config, tmp_path, monkeypatch, capsys):
+    import socket
+
+    import exchange_mock.parallel as parallel
+
+    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT_S", 1)
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rc = main(["-q", "sweep", str(config), "--grid", str(_grid_file(tmp_path)), "--out",
+               str(tmp_path / "o"), "--scheduler", f"tcp://127.0.0.1:{port}"])  # fmt: skip
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in err
+    assert "Traceback" not in err
