@@ -33,6 +33,7 @@ test: lint
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks.run
+	$(VENV)/bin/python -m benchmarks.sweep_scale
 
 clean:
 	rm -rf $(VENV) data/generated out .pytest_cache .ruff_cache

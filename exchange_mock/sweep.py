@@ -3,7 +3,7 @@ run a backtest, gathered into one tidy DataFrame.
 
 ```python
 from exchange_mock.sweep import run_sweep
-df = run_sweep("examples/window_pair.toml", "examples/window_pair_grid.toml",
+df = run_sweep("examples/window_pair.toml", "examples/grids/window_pair.toml",
                out="out/sweep")                   # a local Dask cluster, one per core
 df.groupby("risk.daily_loss_usdc")["return_pct"].mean()
 ```

@@ -269,3 +269,14 @@ def test_a_dead_scheduler_is_named_not_a_traceback(config, tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in err
     assert "Traceback" not in err
+
+
+def test_the_readme_example_grid_plans_its_24_runs() -> None:
+    from exchange_mock.sweep import plan_sweep
+
+    root = Path(__file__).resolve().parents[1]
+    plan = plan_sweep(root / "examples" / "window_pair.toml",
+                      root / "examples" / "grids" / "window_pair.toml")  # fmt: skip
+    assert len(plan.runs) == 24 == len({r.id for r in plan.runs})
+    assert {r.params["latency"] for r in plan.runs} == {"fast", "slow"}
+    assert all(Path(c.data.path).is_dir() for c in plan.configs.values())
