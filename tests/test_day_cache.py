@@ -66,6 +66,8 @@ def test_cached_days_equal_read_days(dataset: Path, tmp_path: Path, kw: dict) ->
     ds = Dataset.open(dataset)
     ds.day_cache = cache
     ds.read_file = lambda *a, **k: pytest.fail("a cached day was read from Parquet")  # type: ignore[method-assign]
+    # not even the asset column the market filter reads: a hit touches no Parquet file
+    ds._holds_wanted = lambda *a, **k: pytest.fail("a cached day's files were opened")  # type: ignore[method-assign]
     second = list(ds.iter_days(**kw))
     assert_same(plain, first)
     assert_same(plain, second)

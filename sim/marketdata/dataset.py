@@ -164,19 +164,24 @@ class Dataset:
         for day in self.days():
             if end is not None and day > end:
                 break
-            files = [f for f in self.day_files(day) if self._holds_wanted(f, wanted)]
+            day_files = self.day_files(day)
             # days before ``start`` are read too: tick sizes and exchange clocks carry over
             before = start is not None and day < start
-            cache = self.day_cache if files else None
-            key = cache.key(self.root, files, wanted, tick_state, last_ex) if cache else ""
+            # the cache is keyed on every file of the day and the selection, so a hit reads
+            # no Parquet at all (not even the asset column ``_holds_wanted`` reads)
+            cache = self.day_cache if day_files else None
+            key = cache.key(self.root, day_files, wanted, tick_state, last_ex) if cache else ""
             hit = cache.load(key, self.assets) if cache else None
             if hit is not None:
                 tick_state[:] = hit.tick_state
                 last_ex[:] = hit.last_exchange_ns
                 if not before:
                     self.repairs.update(hit.repairs)
-                    yield DayBatch(day, hit.events, tuple(files), hit.venue_skip, hit.repairs)
+                    names = set(hit.files)
+                    read = tuple(f for f in day_files if f.name in names)
+                    yield DayBatch(day, hit.events, read, hit.venue_skip, hit.repairs)
                 continue
+            files = [f for f in day_files if self._holds_wanted(f, wanted)]
             parts = []
             for f in files:
                 part = self.read_file(f, tick_state)
@@ -203,7 +208,8 @@ class Dataset:
             }
             repairs = {k: v for k, v in repairs.items() if v}
             if cache is not None:
-                cache.store(key, CachedDay(cols, skip, repairs, tick_state.copy(), last_ex.copy()))
+                cache.store(key, CachedDay(cols, skip, repairs, tick_state.copy(), last_ex.copy(),
+                                           tuple(f.name for f in files)))  # fmt: skip
             if not before:
                 self.repairs.update(repairs)
                 yield DayBatch(day, cols, tuple(files), skip, repairs)

@@ -10,9 +10,9 @@ arrays, and later runs load it back in a fraction of a second.
 A day's entry is keyed by everything its content depends on: the cache format,
 the data schema version, the source of the code that reads, validates and
 repairs a day (``CODE_STAMP``: an upgraded clobsim never reuses what an older
-one wrote), the dataset folder, the name, size and modification
-time of every file read that day, the market filter, and the state carried in
-from earlier days (tick sizes in force and each asset's exchange-time maximum).
+one wrote), the dataset folder, the name, size and modification time of every
+file of that day (so a hit reads no Parquet at all), the market filter, and the
+state carried in from earlier days (tick sizes in force and each asset's exchange-time maximum).
 Change any of them and the key changes, so a stale entry is never used; an entry
 that cannot be read is ignored (and replaced). Entries are written to a
 temporary folder and renamed, so a crash or two workers writing the same day
@@ -47,7 +47,7 @@ from sim.marketdata.schema import SCHEMA_VERSION
 log = logging.getLogger(__name__)
 
 #: Bump when the content of an entry or the replay rules change.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: keyed on every file of the day, not the selected ones
 #: the modules whose code decides a cached day's content
 _CODE = ("columns.py", "dataset.py", "day_cache.py", "replay_rules.py", "schema.py",
          "validate.py", "findings.py", "markets.py")  # fmt: skip
@@ -75,6 +75,8 @@ class CachedDay:
     repairs: dict[str, int]
     tick_state: np.ndarray
     last_exchange_ns: np.ndarray
+    #: the names of the day's files that were read (those holding the selection)
+    files: tuple[str, ...] = ()
 
 
 def default_dir() -> Path | None:
@@ -145,6 +147,7 @@ class DayCache:
                 repairs={str(k): int(v) for k, v in meta["repairs"].items()},
                 tick_state=np.load(folder / "tick_state.npy", allow_pickle=False),
                 last_exchange_ns=np.load(folder / "last_exchange_ns.npy", allow_pickle=False),
+                files=tuple(str(f) for f in meta["files"]),
             )
             n = len(day.events)
             if meta.get("rows") != n or len(day.venue_skip) != n:
@@ -169,7 +172,8 @@ class DayCache:
                 np.save(tmp / "venue_skip.npy", day.venue_skip, allow_pickle=False)
                 np.save(tmp / "tick_state.npy", day.tick_state, allow_pickle=False)
                 np.save(tmp / "last_exchange_ns.npy", day.last_exchange_ns, allow_pickle=False)
-                meta = {"rows": len(day.events), "repairs": day.repairs}
+                meta = {"rows": len(day.events), "repairs": day.repairs,
+                        "files": list(day.files)}  # fmt: skip
                 (tmp / "meta.json").write_text(json.dumps(meta))
                 # another worker may have stored the same day first: same content
                 with contextlib.suppress(OSError):
