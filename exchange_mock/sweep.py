@@ -32,7 +32,6 @@ config and seed, however the sweep was run.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import hashlib
 import inspect
 import json
@@ -45,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 from exchange_mock.backtest import Backtest, _plans
-from exchange_mock.parallel import TaskFailed, run_tasks
+from exchange_mock.parallel import TaskFailed, release_memory, run_tasks
 from exchange_mock.sweep_grid import SweepGrid, SweepRun, apply_overrides
 from exchange_mock.validation.acceptance import AcceptanceConfig, judge_performance
 from exchange_mock.validation.runner import run_metrics
@@ -146,7 +145,7 @@ def sweep_one(cfg: BacktestConfig, base_dir: str, run: SweepRun, out: str,
     tmp.write_text(json.dumps(row, default=_plain))
     os.replace(tmp, folder / "row.json")  # the run is finished once this name exists
     del bt, res
-    gc.collect()  # a worker's next run starts without this one's object graph
+    release_memory()  # a worker's next run starts without this one's object graph
     return row
 
 

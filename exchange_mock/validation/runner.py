@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gc
 import logging
 import tempfile
 import time
@@ -286,6 +285,8 @@ def _artifacts(res) -> dict:
 def _guarded(base: BacktestConfig, base_dir: str, scenario: str, seed: int) -> RunOutcome:
     """``run_one``, with a run that fails (not the strategy: clobsim, the data, the
     machine) turned into an outcome that says so, so the report is still written."""
+    from exchange_mock.parallel import release_memory
+
     try:
         return run_one(base, base_dir, scenario, seed)
     except Exception as exc:  # reported as a failed run, with its traceback
@@ -296,7 +297,7 @@ def _guarded(base: BacktestConfig, base_dir: str, scenario: str, seed: int) -> R
             "traceback": "".join(traceback.format_exception(exc)),
         })  # fmt: skip
     finally:
-        gc.collect()  # the run's object graph (books, day arrays) goes before the next run
+        release_memory()  # the run's object graph (books, day arrays) goes before the next
 
 
 def run_matrix(
