@@ -148,6 +148,11 @@ def read_run(path: str | Path) -> RunFiles:
             raise RunFolderError(f"{p / 'result.json'}: kind {kind!r} / format {fmt!r} unknown")
     else:
         found = [f for f in ("parquet", "csv") if (p / f"orders.{f}").is_file()]
+        if not found and (p / "sweep.json").is_file():
+            raise RunFolderError(
+                f"{p}: a sweep's folder (sweep.parquet is its table); each "
+                f"run of it is a run folder: {p / 'runs'}/<run_id>"
+            )
         if not found:
             raise RunFolderError(
                 f"{p}: not a run folder (no result.json, orders table or report.json); a run "

@@ -199,3 +199,9 @@ def test_a_run_folder_with_a_report_json_is_still_a_run(clean_result, tmp_path):
     write_run(clean_result, tmp_path, kind="backtest")
     shutil.copy(write_report(_validation_report(), {}, tmp_path / "v")["json"], tmp_path)
     assert read_run(tmp_path).kind == "backtest"
+
+
+def test_a_sweep_folder_points_at_its_runs(tmp_path):
+    (tmp_path / "sweep.json").write_text("{}")
+    with pytest.raises(RunFolderError, match=r"a sweep's folder.*runs/<run_id>"):
+        read_run(tmp_path)
